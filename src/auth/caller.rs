@@ -1,0 +1,253 @@
+//! The authenticated caller, loaded fresh per request, and the part of the tree it may see.
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+use crate::domain::roles::{OrgKind, Role, UnitKind};
+use crate::http::error::{AppError, AppResult};
+use crate::http::AppState;
+
+/// The part of the org tree a caller sees: a unit and everything below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The deployment admin: every city.
+    All,
+    /// A city and its towns and villages.
+    City(Uuid),
+    /// A town and its villages.
+    Town(Uuid),
+    /// One village.
+    Village(Uuid),
+}
+
+/// Where a row sits in the tree (its city, town and village, as known).
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    /// The row's city.
+    pub city_id: Uuid,
+    /// The row's town, if it sits at a town or village.
+    pub town_id: Option<Uuid>,
+    /// The row's village, if it sits at a village.
+    pub village_id: Option<Uuid>,
+}
+
+impl Scope {
+    /// Whether a row placed at `p` lies inside this scope.
+    pub fn holds(&self, p: &Placement) -> bool {
+        match *self {
+            Scope::All => true,
+            Scope::City(c) => p.city_id == c,
+            Scope::Town(t) => p.town_id == Some(t),
+            Scope::Village(v) => p.village_id == Some(v),
+        }
+    }
+}
+
+/// The signed-in user, as the database says it is right now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user's id.
+    pub user_id: Uuid,
+    /// The user's login name.
+    pub username: String,
+    /// The user's role.
+    pub role: Role,
+    /// The user's organisation (none for the deployment admin).
+    pub organization_id: Option<Uuid>,
+    /// That organisation's kind.
+    pub org_kind: Option<OrgKind>,
+    /// The organisation's unit.
+    pub unit_id: Option<Uuid>,
+    /// The unit's kind.
+    pub unit_kind: Option<UnitKind>,
+    /// The caller's city (none for the deployment admin).
+    pub city_id: Option<Uuid>,
+    /// The caller's town, when its unit is a town or a village.
+    pub town_id: Option<Uuid>,
+    /// What the caller may see.
+    pub scope: Scope,
+}
+
+#[derive(QueryableByName)]
+struct CallerRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    username: String,
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = Timestamptz)]
+    password_changed_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    org_kind: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    unit_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    unit_kind: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    city_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    town_id: Option<Uuid>,
+}
+
+impl Caller {
+    /// The deployment admin (no organisation): every city, and the only one who creates cities.
+    pub fn is_deployment_admin(&self) -> bool {
+        self.role == Role::Admin && self.organization_id.is_none()
+    }
+
+    /// Whether the caller has one of the roles.
+    pub fn is(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+    }
+
+    /// 403 unless the caller has one of the roles.
+    pub fn require(&self, roles: &[Role]) -> AppResult<()> {
+        if self.is(roles) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("your role may not do this"))
+        }
+    }
+
+    /// Narrow roles see only what was routed to their organisation, not their unit.
+    pub fn is_narrow(&self) -> bool {
+        matches!(self.role, Role::DepartmentOfficer | Role::SiteStaff)
+    }
+
+    /// The caller's city, or 422 naming `city_id` when a deployment admin must say which.
+    pub fn city_or(&self, given: Option<Uuid>) -> AppResult<Uuid> {
+        match (self.city_id, given) {
+            (Some(mine), Some(g)) if g != mine => Err(AppError::NotFound),
+            (Some(mine), _) => Ok(mine),
+            (None, Some(g)) => Ok(g),
+            (None, None) => Err(AppError::field(
+                "city_id",
+                "required for a deployment admin",
+            )),
+        }
+    }
+
+    /// Loads the user behind a verified token; 401 when gone, disabled, or the password changed since.
+    pub async fn load(
+        conn: &mut diesel_async::AsyncPgConnection,
+        user_id: Uuid,
+        issued_at: u64,
+    ) -> AppResult<Caller> {
+        let row: Option<CallerRow> = diesel::sql_query(
+            "SELECT u.id, u.username, u.role, u.active, u.password_changed_at, u.organization_id, \
+                    o.kind AS org_kind, o.org_unit_id AS unit_id, ou.kind AS unit_kind, u.city_id, ou.town_id \
+             FROM users u \
+             LEFT JOIN organizations o ON o.id = u.organization_id \
+             LEFT JOIN org_units ou ON ou.id = o.org_unit_id \
+             WHERE u.id = $1",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            diesel::result::Error::NotFound => Ok(None),
+            e => Err(AppError::from(e)),
+        })?;
+        let row = row.ok_or(AppError::Unauthorized("unknown user"))?;
+        if !row.active {
+            return Err(AppError::Unauthorized("user disabled"));
+        }
+        if (issued_at as i64) < row.password_changed_at.timestamp() {
+            return Err(AppError::Unauthorized(
+                "token issued before the password changed",
+            ));
+        }
+        let role = Role::parse(&row.role).ok_or_else(|| AppError::internal("bad role"))?;
+        let org_kind = row.org_kind.as_deref().and_then(OrgKind::parse);
+        let unit_kind = row.unit_kind.as_deref().and_then(UnitKind::parse);
+        let scope = match (unit_kind, row.unit_id) {
+            (None, _) | (_, None) => Scope::All,
+            (Some(UnitKind::City), Some(u)) => Scope::City(u),
+            (Some(UnitKind::Town), Some(u)) => Scope::Town(u),
+            (Some(UnitKind::Village), Some(u)) => Scope::Village(u),
+        };
+        if row.organization_id.is_none() && role != Role::Admin {
+            return Err(AppError::Unauthorized("user without organisation"));
+        }
+        Ok(Caller {
+            user_id: row.id,
+            username: row.username,
+            role,
+            organization_id: row.organization_id,
+            org_kind,
+            unit_id: row.unit_id,
+            unit_kind,
+            city_id: row.city_id,
+            town_id: row.town_id,
+            scope,
+        })
+    }
+}
+
+/// A verified bearer token (signature and claims checked, user not yet loaded).
+pub struct Bearer {
+    /// The user id in `sub`.
+    pub user_id: Uuid,
+    /// `iat` of the token.
+    pub issued_at: u64,
+}
+
+impl FromRequest for Bearer {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer(req))
+    }
+}
+
+fn bearer(req: &HttpRequest) -> AppResult<Bearer> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("no app state"))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Unauthorized("missing bearer token"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or(AppError::Unauthorized("missing bearer token"))?;
+    let claims = state
+        .tokens
+        .check(token.trim())
+        .ok_or(AppError::Unauthorized("invalid or expired token"))?;
+    Ok(Bearer {
+        user_id: claims.sub,
+        issued_at: claims.iat,
+    })
+}
+
+/// The caller, loaded from the database for this request: 401 before anything else.
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let bearer = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let bearer = bearer?;
+            let state = state.ok_or_else(|| AppError::internal("no app state"))?;
+            let mut conn = state.conn().await?;
+            Caller::load(&mut conn, bearer.user_id, bearer.issued_at).await
+        })
+    }
+}

@@ -1,0 +1,7 @@
+//! Passwords, tokens, and the caller with its scope.
+
+pub mod caller;
+pub mod password;
+pub mod tokens;
+
+pub use caller::{Caller, Scope};

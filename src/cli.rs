@@ -1,0 +1,191 @@
+//! The command line: serve, migrate, seed, create-user.
+
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::db::embedded::EmbeddedPg;
+
+/// zhucan (助残): disability-assistance case management.
+#[derive(Parser, Debug)]
+#[command(name = "zhucan", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API (on the embedded default database when DATABASE_URL is unset).
+    Serve,
+    /// Apply pending migrations to DATABASE_URL and exit.
+    Migrate,
+    /// Fill the database with data.
+    Seed {
+        /// The demo city: Zoucheng with its 16 towns and 614 villages.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create a user.
+    CreateUser {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Role (admin, association_staff, president, town_staff, department_officer, village_staff, site_staff, auditor).
+        #[arg(long)]
+        role: String,
+        /// Organisation id (omit for a deployment admin).
+        #[arg(long)]
+        organization_id: Option<uuid::Uuid>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Password (or ZHUCAN_PASSWORD in the environment).
+        #[arg(long, env = "ZHUCAN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("zhucan: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zhucan: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("zhucan: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+fn database_url(config: &Config) -> anyhow::Result<String> {
+    config.database_url.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "DATABASE_URL is not set (only `zhucan serve` runs on the embedded default)"
+        )
+    })
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => serve(config).await.map(|_| ExitCode::SUCCESS),
+        Command::Migrate => {
+            let url = database_url(&config)?;
+            crate::db::migrate(&url).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { demo } => {
+            if !demo {
+                anyhow::bail!("say what to seed: --demo");
+            }
+            if config.production {
+                anyhow::bail!("seed --demo is refused when APP_ENV=production");
+            }
+            let url = database_url(&config)?;
+            crate::db::migrate(&url).await?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let summary = crate::seed::demo(&mut conn, &config).await?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateUser {
+            username,
+            role,
+            organization_id,
+            display_name,
+            password,
+        } => {
+            let url = database_url(&config)?;
+            crate::db::migrate(&url).await?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let id = crate::seed::create_user(
+                &mut conn,
+                &username,
+                display_name.as_deref().unwrap_or(&username),
+                &role,
+                organization_id,
+                &password,
+            )
+            .await?;
+            println!("created user {username} ({id})");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let mut embedded = None;
+    let url = match &config.database_url {
+        Some(u) => u.clone(),
+        None => {
+            tracing::info!(data_dir = %config.data_dir.display(), "DATABASE_URL is unset: starting the embedded PostgreSQL cluster");
+            std::fs::create_dir_all(&config.data_dir)?;
+            let pg = EmbeddedPg::start(&config.data_dir, 0).await?;
+            pg.ensure_database("zhucan").await?;
+            let url = pg.url("zhucan");
+            embedded = Some(pg);
+            url
+        }
+    };
+    crate::db::migrate(&url).await?;
+    if embedded.is_some() {
+        let mut conn = AsyncPgConnection::establish(&url).await?;
+        if !crate::seed::demo_exists(&mut conn).await? {
+            println!("first start: seeding the demo city (邹城市) ...");
+            let summary = crate::seed::demo(&mut conn, &config).await?;
+            println!("{summary}");
+        }
+    }
+    let pool = crate::server::pool(&config, &url)?;
+    let state = crate::server::state(&config, pool);
+    let listener = std::net::TcpListener::bind(&config.bind_addr)?;
+    let running = crate::server::start(state, listener, None)?;
+    println!(
+        "zhucan listening on http://{} (API under /api/v1, docs at /docs)",
+        running.addr
+    );
+    if embedded.is_some() {
+        println!("demo logins (password {}): admin, city_admin, president1, president2, town_staff, dept_officer, village_staff, site_staff, auditor",
+            crate::seed::demo_password());
+    }
+    let result = running.server.await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    result?;
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Environment and flags → `Config`.
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the service needs to run, read once at start.
+pub struct Config {
+    /// `DATABASE_URL`; `None` means the embedded default cluster.
+    pub database_url: Option<String>,
+    /// `BIND_ADDR`, default `127.0.0.1:8080`.
+    pub bind_addr: String,
+    /// `DATA_DIR`, default `./data`.
+    pub data_dir: PathBuf,
+    /// HMAC secret for access tokens.
+    pub jwt_secret: SecretString,
+    /// 32-byte key for personal data.
+    pub pii_key: SecretBox<[u8; 32]>,
+    /// `APP_ENV=production` turns on the strict checks.
+    pub production: bool,
+    /// `LOG_FORMAT`: text or json.
+    pub log_json: bool,
+    /// Database pool size (`DB_POOL_SIZE`, default 16).
+    pub pool_size: usize,
+    /// How long a request waits for a pooled connection (`DB_POOL_WAIT_MS`, default 3000).
+    pub pool_wait: Duration,
+    /// `statement_timeout` per connection (`DB_STATEMENT_TIMEOUT_MS`, default 10000).
+    pub statement_timeout_ms: u64,
+    /// Lifetime of access tokens (≤ 15 min).
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_ttl: Duration,
+    /// Seconds between SLA sweeps in `serve` (`SWEEP_INTERVAL_SECS`, default 60; 0 disables).
+    pub sweep_interval: Duration,
+}
+
+/// Key material used when none is configured outside production: fine for a demo, never for real data.
+const DEV_JWT_SECRET: &str = "zhucan-development-secret-do-not-use-in-production";
+const DEV_PII_KEY: [u8; 32] = *b"zhucan-dev-pii-key-not-for-prod!";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a number, got {v:?}")),
+    }
+}
+
+/// Decodes a base64 `PII_KEY` into exactly 32 bytes.
+pub fn decode_pii_key(raw: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .context("PII_KEY must be base64")?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("PII_KEY must decode to exactly 32 bytes"))?;
+    Ok(key)
+}
+
+impl Config {
+    /// Reads the environment. In production, refuses to start without real secrets.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let production = env("APP_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
+        let jwt_secret = match env("JWT_SECRET") {
+            Some(s) => {
+                if s.len() < 32 {
+                    bail!("JWT_SECRET must be at least 32 characters");
+                }
+                s
+            }
+            None if production => bail!("APP_ENV=production requires JWT_SECRET"),
+            None => DEV_JWT_SECRET.to_string(),
+        };
+        let pii_key = match env("PII_KEY") {
+            Some(raw) => decode_pii_key(&raw)?,
+            None if production => bail!("APP_ENV=production requires PII_KEY (32 bytes, base64)"),
+            None => DEV_PII_KEY,
+        };
+        let access_secs: u64 = env_num("ACCESS_TOKEN_TTL_SECS", 900)?;
+        if access_secs == 0 || access_secs > 900 {
+            bail!("ACCESS_TOKEN_TTL_SECS must be between 1 and 900");
+        }
+        Ok(Config {
+            database_url: env("DATABASE_URL"),
+            bind_addr: env("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir: env("DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            jwt_secret: SecretString::from(jwt_secret),
+            pii_key: SecretBox::new(Box::new(pii_key)),
+            production,
+            log_json: env("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            pool_size: env_num("DB_POOL_SIZE", 16)?,
+            pool_wait: Duration::from_millis(env_num("DB_POOL_WAIT_MS", 3000)?),
+            statement_timeout_ms: env_num("DB_STATEMENT_TIMEOUT_MS", 10_000)?,
+            access_ttl: Duration::from_secs(access_secs),
+            refresh_ttl: Duration::from_secs(env_num("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
+            sweep_interval: Duration::from_secs(env_num("SWEEP_INTERVAL_SECS", 60)?),
+        })
+    }
+
+    /// A configuration for tests: development keys, the given database.
+    pub fn for_tests(database_url: String) -> Config {
+        Config {
+            database_url: Some(database_url),
+            bind_addr: "127.0.0.1:0".into(),
+            data_dir: PathBuf::from("./data"),
+            jwt_secret: SecretString::from(DEV_JWT_SECRET.to_string()),
+            pii_key: SecretBox::new(Box::new(DEV_PII_KEY)),
+            production: false,
+            log_json: false,
+            pool_size: 4,
+            pool_wait: Duration::from_secs(5),
+            statement_timeout_ms: 10_000,
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
+            sweep_interval: Duration::from_secs(0),
+        }
+    }
+
+    /// The PII key bytes.
+    pub fn pii_key_bytes(&self) -> [u8; 32] {
+        *self.pii_key.expose_secret()
+    }
+}

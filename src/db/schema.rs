@@ -1,0 +1,186 @@
+// @generated-style: kept in step with migrations/ (see tests/schema.rs, which checks it).
+
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        city_id -> Nullable<Uuid>,
+        actor_user_id -> Nullable<Uuid>,
+        actor -> Text,
+        action -> Text,
+        person_id -> Nullable<Uuid>,
+        fields -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    city_settings (city_id) {
+        city_id -> Uuid,
+        helper_capacity -> Int4,
+        visit_interval_days -> Int4,
+        time_zone -> Text,
+    }
+}
+
+diesel::table! {
+    contact_group_members (person_id, helper_id) {
+        person_id -> Uuid,
+        helper_id -> Uuid,
+        slot -> Int2,
+        city_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    helpers (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        town_id -> Uuid,
+        village_id -> Uuid,
+        name -> Text,
+        phone -> Nullable<Text>,
+        kind -> Text,
+        volunteer_team_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_throttle (username_key) {
+        username_key -> Text,
+        failures -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    org_units (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        code -> Text,
+        parent_id -> Nullable<Uuid>,
+        city_id -> Uuid,
+        town_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        org_unit_id -> Uuid,
+        city_id -> Uuid,
+        department_type -> Nullable<Text>,
+        site_type -> Nullable<Text>,
+        parent_organization_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        town_id -> Uuid,
+        village_id -> Uuid,
+        name -> Text,
+        id_number_enc -> Bytea,
+        id_number_hash -> Bytea,
+        id_number_masked -> Text,
+        disability_category -> Text,
+        disability_grade -> Int2,
+        birth_date -> Date,
+        gender -> Text,
+        phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        guardian_name -> Nullable<Text>,
+        guardian_phone -> Nullable<Text>,
+        status -> Text,
+        group_size -> Int2,
+        last_visited_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        organization_id -> Nullable<Uuid>,
+        city_id -> Nullable<Uuid>,
+        password_hash -> Text,
+        active -> Bool,
+        password_changed_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        helper_id -> Nullable<Uuid>,
+        city_id -> Uuid,
+        visited_at -> Timestamptz,
+        notes -> Text,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    volunteer_teams (id) {
+        id -> Uuid,
+        name -> Text,
+        org_unit_id -> Uuid,
+        city_id -> Uuid,
+        town_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(contact_group_members -> helpers (helper_id));
+diesel::joinable!(contact_group_members -> persons (person_id));
+diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
+diesel::joinable!(organizations -> org_units (org_unit_id));
+diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(visits -> persons (person_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
+    city_settings,
+    contact_group_members,
+    helpers,
+    login_throttle,
+    org_units,
+    organizations,
+    persons,
+    refresh_tokens,
+    users,
+    visits,
+    volunteer_teams,
+);

@@ -1,0 +1,4 @@
+//! Pure types and rules: ids, resident ID numbers, roles, the org tree's vocabulary.
+
+pub mod resident_id;
+pub mod roles;

@@ -1,0 +1,246 @@
+//! Request extractors: strict JSON bodies, query strings, `If-Match`, pagination.
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+use super::error::{AppError, AppResult, FieldError};
+
+/// The largest JSON body accepted (imports have their own limit).
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// A JSON body parsed strictly: 400 when it is not JSON, 422 naming the field when it does not fit.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Body::from_request(req, payload);
+        Box::pin(async move { body.await?.json().map(Json) })
+    }
+}
+
+/// A raw body of at most `JSON_LIMIT` bytes, parsed later so that 404 and 403 come before 400/422.
+pub struct Body {
+    bytes: web::Bytes,
+    json_declared: bool,
+}
+
+impl Body {
+    /// Parses the body as JSON (415 when declared as something else).
+    pub fn json<T: DeserializeOwned>(&self) -> AppResult<T> {
+        if !self.json_declared {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as application/json",
+            ));
+        }
+        parse_json(&self.bytes)
+    }
+
+    /// Whether the body is empty (or only whitespace).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.iter().all(|b| b.is_ascii_whitespace())
+    }
+}
+
+impl FromRequest for Body {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json_declared = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_ascii_lowercase())
+            .is_none_or(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_len.is_some_and(|n| n > JSON_LIMIT) {
+                return Err(AppError::PayloadTooLarge(JSON_LIMIT));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::Malformed(e.to_string()))?;
+                if body.len() + chunk.len() > JSON_LIMIT {
+                    return Err(AppError::PayloadTooLarge(JSON_LIMIT));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Body {
+                bytes: body.freeze(),
+                json_declared,
+            })
+        })
+    }
+}
+
+/// Parses JSON with the path of the failing field, mapped to 400 or 422.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(AppError::Malformed(
+            "the body is empty; send a JSON object".into(),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(AppError::Malformed(
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+                Category::Data => Err(data_error(&path, &inner.to_string())),
+            }
+        }
+    }
+}
+
+/// Turns a serde data error into a 422 naming the field.
+fn data_error(path: &str, message: &str) -> AppError {
+    // serde reports missing and unknown fields at the parent's path; name the field itself
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
+    let field = match (named, path) {
+        (Some(name), "." | "") => name.to_string(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, "." | "") => "body".to_string(),
+        (None, p) => p.to_string(),
+    };
+    let message = if message.starts_with("unknown field") {
+        "unknown field (or one that may not be set)".to_string()
+    } else if message.starts_with("missing field") {
+        "is required".to_string()
+    } else {
+        message
+    };
+    AppError::Validation {
+        code: "validation_failed",
+        errors: vec![FieldError::new(field, message)],
+    }
+}
+
+/// The query string parsed strictly, 422 naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let qs = req.query_string();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
+        std::future::ready(
+            serde_path_to_error::deserialize::<_, T>(de)
+                .map(Query)
+                .map_err(|err| {
+                    let path = err.path().to_string();
+                    data_error(&path, &err.into_inner().to_string())
+                }),
+        )
+    }
+}
+
+/// Parses a UUID path segment; anything else is simply not found.
+pub fn path_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+/// The version in `If-Match` (`"3"`, `W/"3"` or `3`): 428 when absent, 412 when unreadable.
+pub fn if_match(req: &HttpRequest) -> AppResult<i32> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or(AppError::PreconditionRequired)?
+        .to_str()
+        .map_err(|_| AppError::PreconditionFailed)?
+        .trim();
+    let raw = raw.strip_prefix("W/").unwrap_or(raw);
+    raw.trim_matches('"')
+        .parse::<i32>()
+        .map_err(|_| AppError::PreconditionFailed)
+}
+
+/// The `ETag` value for a version.
+pub fn etag(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// Default and largest page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// The largest page any list answers.
+pub const MAX_LIMIT: i64 = 200;
+
+/// `limit` and `cursor` of a list request, checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// How many rows to answer.
+    pub limit: i64,
+    /// Rows strictly after this id (keyset).
+    pub after: Option<Uuid>,
+}
+
+impl Page {
+    /// Validates the raw values: limit 1..=200 (larger is capped), a cursor we issued.
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
+            Some(n) => n.min(MAX_LIMIT),
+        };
+        let after = match cursor {
+            None | Some("") => None,
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| AppError::field("cursor", "is not a cursor this API issued"))?,
+            ),
+        };
+        Ok(Page { limit, after })
+    }
+
+    /// Trims the one-extra row fetched and returns the next cursor.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next = if more {
+            rows.last().map(|r| encode_cursor(id(r)))
+        } else {
+            None
+        };
+        (rows, next)
+    }
+}
+
+/// A cursor is the last id seen, opaque to clients.
+pub fn encode_cursor(id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// Reads a cursor back.
+pub fn decode_cursor(c: &str) -> Option<Uuid> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
+    Uuid::from_slice(&bytes).ok()
+}

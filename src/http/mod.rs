@@ -1,0 +1,91 @@
+//! The HTTP layer: app factory, routes, extractors and problem+json errors.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+pub mod api;
+
+use actix_web::{dev::Service, web, App, HttpResponse};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::auth::tokens::TokenKeys;
+use crate::db::{DbConn, DbPool};
+use crate::pii::PiiCipher;
+use error::{AppError, AppResult};
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// Access-token keys.
+    pub tokens: TokenKeys,
+    /// Personal-data cipher.
+    pub pii: PiiCipher,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_ttl_secs: i64,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Sign-in attempts per client address.
+    pub login_limiter: api::auth::LoginLimiter,
+}
+
+impl AppState {
+    /// A pooled connection, or 503 when the database cannot give one in time.
+    pub async fn conn(&self) -> AppResult<DbConn> {
+        self.pool.get().await.map_err(AppError::from)
+    }
+}
+
+/// Prometheus counters kept in process.
+#[derive(Default)]
+pub struct Metrics {
+    /// Requests by status class (index 1..=5).
+    pub responses: [std::sync::atomic::AtomicU64; 6],
+    /// Sum of request durations in microseconds.
+    pub duration_us: std::sync::atomic::AtomicU64,
+    /// Requests answered.
+    pub requests: std::sync::atomic::AtomicU64,
+}
+
+/// Builds the actix application with every route, limit and error mapping.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = state.metrics.clone();
+    App::new()
+        .app_data(state)
+        .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .wrap_fn(move |req, srv| {
+            let started = Instant::now();
+            let metrics = metrics.clone();
+            let fut = srv.call(req);
+            async move {
+                use std::sync::atomic::Ordering::Relaxed;
+                let res = fut.await?;
+                let class = (res.status().as_u16() / 100) as usize;
+                if let Some(c) = metrics.responses.get(class) {
+                    c.fetch_add(1, Relaxed);
+                }
+                metrics.requests.fetch_add(1, Relaxed);
+                metrics
+                    .duration_us
+                    .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+                Ok(res)
+            }
+        })
+        .configure(routes::configure)
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(AppError::NotFound)
+        }))
+}

@@ -1,0 +1,73 @@
+//! Starting the service: database (given or embedded), migrations, state, HTTP server.
+
+use actix_web::{web, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::db::{self, DbPool, SessionLimits};
+use crate::http::api::auth::LoginLimiter;
+use crate::http::{AppState, Metrics};
+use crate::pii::PiiCipher;
+use secrecy::ExposeSecret;
+
+/// Builds the shared state from configuration and a pool.
+pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
+    web::Data::new(AppState {
+        pool,
+        tokens: TokenKeys::new(
+            config.jwt_secret.expose_secret().as_bytes(),
+            config.access_ttl.as_secs(),
+        ),
+        pii: PiiCipher::new(&config.pii_key_bytes()),
+        refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
+        metrics: Arc::new(Metrics::default()),
+        login_limiter: LoginLimiter::new(30),
+    })
+}
+
+/// The pool for a URL with this configuration's limits.
+pub fn pool(config: &Config, url: &str) -> anyhow::Result<DbPool> {
+    db::build_pool(
+        url,
+        config.pool_size,
+        config.pool_wait,
+        SessionLimits {
+            statement_timeout_ms: config.statement_timeout_ms,
+            lock_timeout_ms: 5_000,
+            idle_in_tx_timeout_ms: 30_000,
+        },
+    )
+}
+
+/// A running server: its address and a handle to stop it.
+pub struct Running {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Stops it.
+    pub handle: actix_web::dev::ServerHandle,
+    /// Completes when the server stops.
+    pub server: actix_web::dev::Server,
+}
+
+/// Binds and starts the HTTP server on `listener` (port 0 allowed).
+pub fn start(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let mut server = HttpServer::new(move || crate::http::app(state.clone()))
+        .client_request_timeout(std::time::Duration::from_secs(10))
+        .shutdown_timeout(20);
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    let server = server.listen(listener)?.run();
+    Ok(Running {
+        addr,
+        handle: server.handle(),
+        server,
+    })
+}
