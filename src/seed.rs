@@ -104,6 +104,28 @@ pub async fn create_user(
         }
     };
     let hash = password::hash_blocking(password_clear).map_err(|e| anyhow::anyhow!("{e}"))?;
+    insert_user_with_hash(
+        conn,
+        username,
+        display_name,
+        role,
+        organization_id,
+        city,
+        &hash,
+    )
+    .await
+}
+
+/// Inserts a user with a ready password hash (fixtures reuse one hash for speed).
+pub async fn insert_user_with_hash(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    organization_id: Option<Uuid>,
+    city: Option<Uuid>,
+    hash: &str,
+) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     diesel::insert_into(users::table)
         .values((

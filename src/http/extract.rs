@@ -123,6 +123,7 @@ fn data_error(path: &str, message: &str) -> AppError {
         .nth(1)
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
     let field = match (named, path) {
+        (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
         (Some(name), "." | "") => name.to_string(),
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, "." | "") => "body".to_string(),

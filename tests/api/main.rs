@@ -1,0 +1,10 @@
+//! Black-box HTTP tests: the real app, real PostgreSQL, one database per test.
+
+mod support;
+
+mod auth;
+mod helpers;
+mod openapi;
+mod org;
+mod persons;
+mod reports;

@@ -1,0 +1,72 @@
+//! The OpenAPI document is complete and true to the routes served; operational endpoints answer.
+
+use crate::support::*;
+use reqwest::Method;
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_routes_the_app_serves() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let doc = doc.expect(200).clone();
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3."));
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
+        for method in item
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.push(format!("{method} {path}"));
+            }
+        }
+    }
+    let mut served: Vec<String> = zhucan::http::routes::ROUTE_TABLE
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    documented.sort();
+    served.sort();
+    assert_eq!(documented, served);
+    // and every served route is really there (not the 404 fallback)
+    for (method, path) in zhucan::http::routes::ROUTE_TABLE {
+        let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap_or(Method::GET);
+        let r = app.call(m, &path, None, None).await;
+        let protected = path.starts_with("/api/v1/")
+            && !path.contains("openapi.json")
+            && !path.contains("/auth/login")
+            && !path.contains("/auth/refresh");
+        if protected {
+            assert_eq!(
+                r.status.as_u16(),
+                401,
+                "{method} {path} should ask for a token"
+            );
+        } else {
+            assert_ne!(r.status.as_u16(), 404, "{method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_docs_answer() {
+    let app = spawn_app().await;
+    app.call(Method::GET, "/healthz", None, None)
+        .await
+        .expect(200);
+    app.call(Method::GET, "/readyz", None, None)
+        .await
+        .expect(200);
+    let m = app.call(Method::GET, "/metrics", None, None).await;
+    assert!(m.text.contains("zhucan_http_requests_total"));
+    let d = app.call(Method::GET, "/docs", None, None).await;
+    assert_eq!(d.status.as_u16(), 200);
+    assert!(d.text.contains("openapi.json"));
+    let nf = app
+        .call(Method::GET, "/api/v1/no-such-thing", None, None)
+        .await;
+    nf.problem(404, "not_found");
+}
