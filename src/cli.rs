@@ -29,6 +29,8 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// One SLA pass: auto-escalate overdue social needs, mark other overdue needs, hand over city needs.
+    Sweep,
     /// Create a user.
     CreateUser {
         /// Login name.
@@ -122,6 +124,19 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sweep => {
+            let url = database_url(&config)?;
+            crate::db::migrate(&url).await?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let report = crate::needs::sweep(&mut conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "sweep: {} auto-escalated, {} marked overdue, {} handed over",
+                report.auto_escalated, report.breached, report.handovers
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CreateUser {
             username,
             role,
@@ -173,6 +188,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = crate::server::pool(&config, &url)?;
     let state = crate::server::state(&config, pool);
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
+    let sweeper = crate::server::spawn_sweeper(state.pool.clone(), config.sweep_interval);
     let running = crate::server::start(state, listener, None)?;
     println!(
         "zhucan listening on http://{} (API under /api/v1, docs at /docs)",
@@ -183,6 +199,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             crate::seed::demo_password());
     }
     let result = running.server.await;
+    if let Some(s) = sweeper {
+        s.abort();
+    }
     if let Some(pg) = embedded {
         pg.stop().await?;
     }

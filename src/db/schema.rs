@@ -163,23 +163,129 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    needs (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        town_id -> Uuid,
+        village_id -> Uuid,
+        person_id -> Uuid,
+        category -> Text,
+        description -> Text,
+        urgency -> Text,
+        state -> Text,
+        #[sql_name = "loop"]
+        loop_ -> Nullable<Text>,
+        level -> Text,
+        handler_organization_id -> Uuid,
+        assignee_user_id -> Nullable<Uuid>,
+        assigned_site_id -> Nullable<Uuid>,
+        assigned_team_id -> Nullable<Uuid>,
+        referred_from_handler_id -> Nullable<Uuid>,
+        referred_from_level -> Nullable<Text>,
+        reporting_helper_id -> Nullable<Uuid>,
+        filed_by -> Nullable<Uuid>,
+        due_at -> Nullable<Timestamptz>,
+        overdue -> Bool,
+        ever_overdue -> Bool,
+        reopen_count -> Int4,
+        satisfaction -> Nullable<Int2>,
+        outcome -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    need_access (organization_id, need_id) {
+        organization_id -> Uuid,
+        need_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    need_events (need_id, seq) {
+        need_id -> Uuid,
+        seq -> Int4,
+        city_id -> Uuid,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        level -> Text,
+        handler_organization_id -> Uuid,
+        actor_user_id -> Nullable<Uuid>,
+        actor -> Text,
+        at -> Timestamptz,
+        payload -> Jsonb,
+        prev_hash -> Nullable<Bytea>,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    sla_policies (city_id, state, loop_, level, urgency) {
+        city_id -> Uuid,
+        state -> Text,
+        #[sql_name = "loop"]
+        loop_ -> Text,
+        level -> Text,
+        urgency -> Text,
+        hours -> Int4,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int4>,
+        response -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    duty_roster (id) {
+        id -> Uuid,
+        association_id -> Uuid,
+        city_id -> Uuid,
+        user_id -> Uuid,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(contact_group_members -> helpers (helper_id));
 diesel::joinable!(contact_group_members -> persons (person_id));
 diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
 diesel::joinable!(organizations -> org_units (org_unit_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(visits -> persons (person_id));
+diesel::joinable!(needs -> persons (person_id));
+diesel::joinable!(need_events -> needs (need_id));
+diesel::joinable!(need_access -> needs (need_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     city_settings,
     contact_group_members,
+    duty_roster,
     helpers,
+    idempotency_keys,
+    need_access,
+    need_events,
+    needs,
     login_throttle,
     org_units,
     organizations,
     persons,
     refresh_tokens,
+    sla_policies,
     users,
     visits,
     volunteer_teams,

@@ -281,9 +281,7 @@ impl From<diesel::result::Error> for AppError {
             {
                 AppError::Unavailable(info.message().to_string())
             }
-            E::DatabaseError(K::Unknown, ref info)
-                if info.message().contains("exclusion constraint") =>
-            {
+            E::DatabaseError(K::ExclusionViolation, _) => {
                 AppError::conflict("conflict", "overlaps an existing entry")
             }
             other => {

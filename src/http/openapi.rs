@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, org_units, organizations, persons, reports, users,
+    self, audit, auth, health, helpers, needs, org_units, organizations, persons, reports, roster,
+    sla, users,
 };
 use super::error::{FieldError, Problem};
 
@@ -39,9 +40,13 @@ impl Modify for Security {
         persons::list, persons::create, persons::get, persons::patch,
         persons::get_group, persons::put_group, persons::list_visits, persons::create_visit,
         helpers::list, helpers::create, helpers::get, helpers::patch,
+        needs::list, needs::create, needs::get, needs::events, needs::act,
+        sla::get, sla::put,
+        roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, audit::list,
     ),
-    components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>))
+    components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>,
+        needs::RegisterIn, needs::ReferIn, needs::NoteIn, needs::ReasonIn, needs::AssignIn, needs::ResolveIn, needs::VerifyIn, needs::CommentIn))
 )]
 pub struct ApiDoc;
 

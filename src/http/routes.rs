@@ -2,7 +2,10 @@
 
 use actix_web::web;
 
-use super::api::{audit, auth, health, helpers, org_units, organizations, persons, reports, users};
+use super::api::{
+    audit, auth, health, helpers, needs, org_units, organizations, persons, reports, roster, sla,
+    users,
+};
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
@@ -55,6 +58,21 @@ routes! {
     post "/api/v1/helpers" => helpers::create,
     get "/api/v1/helpers/{id}" => helpers::get,
     patch "/api/v1/helpers/{id}" => helpers::patch,
+
+    get "/api/v1/needs" => needs::list,
+    post "/api/v1/needs" => needs::create,
+    get "/api/v1/needs/{id}" => needs::get,
+    get "/api/v1/needs/{id}/events" => needs::events,
+    post "/api/v1/needs/{id}/actions/{action}" => needs::act,
+
+    get "/api/v1/sla-policies" => sla::get,
+    put "/api/v1/sla-policies" => sla::put,
+
+    get "/api/v1/duty-roster" => roster::list,
+    post "/api/v1/duty-roster" => roster::create,
+    get "/api/v1/duty-roster/current" => roster::current,
+    patch "/api/v1/duty-roster/{id}" => roster::patch,
+    delete "/api/v1/duty-roster/{id}" => roster::delete,
 
     get "/api/v1/reports/coverage" => reports::coverage,
     get "/api/v1/audit-log" => audit::list,

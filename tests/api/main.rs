@@ -4,6 +4,7 @@ mod support;
 
 mod auth;
 mod helpers;
+mod needs;
 mod openapi;
 mod org;
 mod persons;

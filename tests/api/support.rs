@@ -579,3 +579,90 @@ impl World {
         id.parse().expect("uuid")
     }
 }
+
+impl World {
+    /// Files a need for a person as `who`; returns the need.
+    pub async fn need(&self, who: &str, person_id: &str) -> Value {
+        let r = self
+            .app
+            .post("/needs", self.tok(who), json!({"person_id": person_id, "category": "assistive_device", "description": "需要一台轮椅"}))
+            .await;
+        r.expect(201).clone()
+    }
+
+    /// Runs an action with `If-Match` = `version` (None: no header).
+    pub async fn act(
+        &self,
+        who: &str,
+        need: &str,
+        action: &str,
+        body: Value,
+        version: Option<i64>,
+    ) -> Resp {
+        let v = version.map(|v| format!("\"{v}\""));
+        let headers: Vec<(&str, &str)> = v
+            .as_deref()
+            .map(|v| vec![("If-Match", v)])
+            .unwrap_or_default();
+        self.app
+            .call_h(
+                Method::POST,
+                &format!("/needs/{need}/actions/{action}"),
+                Some(self.tok(who)),
+                Some(body),
+                &headers,
+            )
+            .await
+    }
+
+    /// Runs an action that must succeed, with the need's current version; returns the need after.
+    pub async fn step(&self, who: &str, need: &str, action: &str, body: Value) -> Value {
+        let current = self.app.get(&format!("/needs/{need}"), self.tok(who)).await;
+        let version = current.expect(200)["version"].as_i64();
+        let r = self.act(who, need, action, body, version).await;
+        r.expect(200).clone()
+    }
+
+    /// The need's history, as (action, from, to) triples.
+    pub async fn history(&self, need: &str) -> Vec<(String, String, String)> {
+        let r = self
+            .app
+            .get(&format!("/needs/{need}/events"), self.tok("root"))
+            .await;
+        r.expect(200)["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or("").to_string(),
+                    e["from_state"].as_str().unwrap_or("").to_string(),
+                    e["to_state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Puts a president on duty today (and for a week).
+    pub async fn on_duty(&self, president: &str) -> Value {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        let r = self
+            .app
+            .post(
+                "/duty-roster",
+                self.tok("admin_a"),
+                json!({"user_id": self.users[president], "starts_on": today - chrono::Duration::days(1), "ends_on": today + chrono::Duration::days(6)}),
+            )
+            .await;
+        r.expect(201).clone()
+    }
+
+    /// Runs one SLA sweep directly against the database.
+    pub async fn sweep(&self) -> zhucan::needs::SweepReport {
+        let mut conn = self.app.db().await;
+        zhucan::needs::sweep(&mut conn).await.expect("sweep")
+    }
+}

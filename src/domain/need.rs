@@ -1,0 +1,773 @@
+//! The need state machine of the dual closed loop (双闭环), as a pure function:
+//! (state, loop, level, action, who the caller is to the need) → a transition or a refusal.
+//!
+//! The HTTP and database layers only carry out what [`decide`] returns, in one transaction
+//! with the event row.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! words {
+    ($(#[$m:meta])* $name:ident { $($v:ident = $w:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $(#[doc = $w] $v),+ }
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+            /// The stored word.
+            pub fn as_str(self) -> &'static str { match self { $($name::$v => $w),+ } }
+            /// Parses the stored word.
+            pub fn parse(s: &str) -> Option<Self> { match s { $($w => Some($name::$v),)+ _ => None } }
+            /// The accepted words, for messages.
+            pub fn words() -> String { [$($w),+].join(", ") }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+words!(
+    /// Where a need stands.
+    State {
+        Reported = "reported",
+        Registered = "registered",
+        Referred = "referred",
+        Escalated = "escalated",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+        Closed = "closed",
+        Withdrawn = "withdrawn",
+    }
+);
+
+words!(
+    /// The loop a need travels once triaged.
+    Loop { Policy = "policy", Social = "social" }
+);
+
+words!(
+    /// The level of the tree holding a need.
+    Level { Village = "village", Town = "town", City = "city" }
+);
+
+words!(
+    /// What a caller can do to a need (`POST /needs/{id}/actions/{action}`).
+    ActionKind {
+        Register = "register",
+        Refer = "refer",
+        Accept = "accept",
+        Return = "return",
+        Assign = "assign",
+        Escalate = "escalate",
+        Reroute = "reroute",
+        Resolve = "resolve",
+        Verify = "verify",
+        Withdraw = "withdraw",
+        Comment = "comment",
+    }
+);
+
+words!(
+    /// The category of a need.
+    Category {
+        Rehabilitation = "rehabilitation",
+        AssistiveDevice = "assistive_device",
+        Education = "education",
+        Employment = "employment",
+        Allowance = "allowance",
+        Medical = "medical",
+        Housing = "housing",
+        DailyCare = "daily_care",
+        Culture = "culture",
+        LegalAid = "legal_aid",
+        Other = "other",
+    }
+);
+
+words!(
+    /// How urgent a need is; urgent needs get half of each SLA.
+    Urgency { Normal = "normal", Urgent = "urgent" }
+);
+
+impl State {
+    /// Closed and withdrawn needs are finished.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Closed | State::Withdrawn)
+    }
+}
+
+impl Level {
+    /// The level above, if any.
+    pub fn up(self) -> Option<Level> {
+        match self {
+            Level::Village => Some(Level::Town),
+            Level::Town => Some(Level::City),
+            Level::City => None,
+        }
+    }
+}
+
+/// An action with the parts of its body that decide the transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Triage into a loop.
+    Register(Loop),
+    /// Refer a policy need to a department of the person's town.
+    Refer,
+    /// 签收: the handler signs for it.
+    Accept,
+    /// 退单: not this department's remit.
+    Return,
+    /// Mobilise a user, a team or a site.
+    Assign,
+    /// Up one level.
+    Escalate,
+    /// Out of the policy loop into the social loop at the town.
+    Reroute,
+    /// The handler records the outcome.
+    Resolve,
+    /// 回访: the village follows up; satisfied closes, unsatisfied reopens.
+    Verify {
+        /// Whether the person's need was really met.
+        satisfied: bool,
+    },
+    /// Withdrawn (e.g. the person no longer needs it).
+    Withdraw,
+    /// A note in the history; no state change.
+    Comment,
+}
+
+impl Action {
+    /// The kind of this action.
+    pub fn kind(self) -> ActionKind {
+        match self {
+            Action::Register(_) => ActionKind::Register,
+            Action::Refer => ActionKind::Refer,
+            Action::Accept => ActionKind::Accept,
+            Action::Return => ActionKind::Return,
+            Action::Assign => ActionKind::Assign,
+            Action::Escalate => ActionKind::Escalate,
+            Action::Reroute => ActionKind::Reroute,
+            Action::Resolve => ActionKind::Resolve,
+            Action::Verify { .. } => ActionKind::Verify,
+            Action::Withdraw => ActionKind::Withdraw,
+            Action::Comment => ActionKind::Comment,
+        }
+    }
+}
+
+/// Who the caller is to this need (computed by the service layer from the caller and the need).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relation {
+    /// Staff of the organisation now handling the need.
+    pub handler_staff: bool,
+    /// Village staff of the person's village.
+    pub village_staff: bool,
+    /// Town staff of the person's town.
+    pub town_staff: bool,
+    /// A department officer of the department holding the need.
+    pub handling_officer: bool,
+    /// Staff of the extension site the need is assigned to.
+    pub assigned_site_staff: bool,
+    /// An admin of the need's city (or the deployment admin).
+    pub admin: bool,
+    /// An auditor: reads, never writes.
+    pub auditor: bool,
+}
+
+/// Which organisation handles the need after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// Unchanged.
+    Keep,
+    /// The village's station (social loop at the village).
+    VillageStation,
+    /// The department named in the refer body.
+    Department,
+    /// Whoever held it before the referral (return).
+    BeforeReferral,
+    /// The town's centre.
+    TownCentre,
+    /// The city's association.
+    Association,
+}
+
+/// Who is assigned after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    /// Unchanged.
+    Keep,
+    /// Nobody (the new handler will assign).
+    Clear,
+    /// The on-duty president (city escalation).
+    OnDutyPresident,
+    /// What the assign body names.
+    FromBody,
+}
+
+/// What a permitted action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The state after.
+    pub to: State,
+    /// The loop after.
+    pub loop_: Option<Loop>,
+    /// The level after.
+    pub level: Level,
+    /// The handler after.
+    pub handler: Handler,
+    /// The assignee after.
+    pub assignee: Assignee,
+    /// Whether this counts as a state change (version + 1, new deadline).
+    pub changes_state: bool,
+    /// An unsatisfied follow-up: `reopen_count` + 1.
+    pub reopen: bool,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403: the caller's role or relation may not do this action.
+    Forbidden,
+    /// 409 `invalid_transition`: not from this state (or loop, or level).
+    InvalidTransition,
+}
+
+/// A need as the state machine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedView {
+    /// Its state.
+    pub state: State,
+    /// Its loop (none until registered).
+    pub loop_: Option<Loop>,
+    /// Its level.
+    pub level: Level,
+}
+
+/// Who may attempt an action at all (the 403 check, before the state is looked at).
+fn may(action: Action, who: Relation) -> bool {
+    if who.auditor {
+        return false;
+    }
+    match action {
+        Action::Register(_) => who.village_staff,
+        Action::Refer => who.village_staff || who.town_staff,
+        Action::Accept | Action::Assign | Action::Escalate => who.handler_staff,
+        Action::Return => who.handling_officer,
+        Action::Reroute => who.handling_officer || who.town_staff,
+        Action::Resolve => who.handler_staff || who.assigned_site_staff,
+        Action::Verify { .. } => who.village_staff,
+        Action::Withdraw => who.village_staff || who.admin,
+        // anyone in scope but the auditor; the caller reached this need, so it is in scope
+        Action::Comment => true,
+    }
+}
+
+/// Decides what an action does to a need, or why it is refused.
+pub fn decide(need: NeedView, action: Action, who: Relation) -> Result<Transition, Refusal> {
+    if !may(action, who) {
+        return Err(Refusal::Forbidden);
+    }
+    let NeedView {
+        state,
+        loop_,
+        level,
+    } = need;
+    let stay = Transition {
+        to: state,
+        loop_,
+        level,
+        handler: Handler::Keep,
+        assignee: Assignee::Keep,
+        changes_state: true,
+        reopen: false,
+    };
+    let social = loop_ == Some(Loop::Social);
+    let policy = loop_ == Some(Loop::Policy);
+    use State::*;
+    let t = match action {
+        Action::Comment => Transition {
+            changes_state: false,
+            ..stay
+        },
+        Action::Register(l) if state == Reported => Transition {
+            to: Registered,
+            loop_: Some(l),
+            handler: if l == Loop::Social {
+                Handler::VillageStation
+            } else {
+                Handler::Keep
+            },
+            ..stay
+        },
+        Action::Refer if state == Registered && policy => Transition {
+            to: Referred,
+            level: Level::Town,
+            handler: Handler::Department,
+            assignee: Assignee::Clear,
+            ..stay
+        },
+        Action::Accept
+            if state == Referred || (state == Registered && social) || state == Escalated =>
+        {
+            Transition {
+                to: InProgress,
+                ..stay
+            }
+        }
+        Action::Return if state == Referred => Transition {
+            to: Registered,
+            handler: Handler::BeforeReferral,
+            assignee: Assignee::Clear,
+            ..stay
+        },
+        Action::Assign if social && matches!(state, Registered | Escalated | InProgress) => {
+            Transition {
+                to: InProgress,
+                assignee: Assignee::FromBody,
+                ..stay
+            }
+        }
+        Action::Escalate if social && matches!(state, Registered | Escalated | InProgress) => {
+            match level.up() {
+                None => return Err(Refusal::InvalidTransition),
+                Some(up) => Transition {
+                    to: Escalated,
+                    level: up,
+                    handler: if up == Level::City {
+                        Handler::Association
+                    } else {
+                        Handler::TownCentre
+                    },
+                    assignee: if up == Level::City {
+                        Assignee::OnDutyPresident
+                    } else {
+                        Assignee::Clear
+                    },
+                    ..stay
+                },
+            }
+        }
+        Action::Reroute if policy && matches!(state, Referred | InProgress) => Transition {
+            to: Escalated,
+            loop_: Some(Loop::Social),
+            level: Level::Town,
+            handler: Handler::TownCentre,
+            assignee: Assignee::Clear,
+            ..stay
+        },
+        Action::Resolve if state == InProgress => Transition {
+            to: Resolved,
+            ..stay
+        },
+        Action::Verify { satisfied } if state == Resolved => {
+            if satisfied {
+                Transition { to: Closed, ..stay }
+            } else {
+                Transition {
+                    to: InProgress,
+                    reopen: true,
+                    ..stay
+                }
+            }
+        }
+        Action::Withdraw if !state.is_final() => Transition {
+            to: Withdrawn,
+            ..stay
+        },
+        _ => return Err(Refusal::InvalidTransition),
+    };
+    Ok(t)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const EVERYONE: Relation = Relation {
+        handler_staff: true,
+        village_staff: true,
+        town_staff: true,
+        handling_officer: true,
+        assigned_site_staff: true,
+        admin: true,
+        auditor: false,
+    };
+
+    fn actions() -> Vec<Action> {
+        vec![
+            Action::Register(Loop::Policy),
+            Action::Register(Loop::Social),
+            Action::Refer,
+            Action::Accept,
+            Action::Return,
+            Action::Assign,
+            Action::Escalate,
+            Action::Reroute,
+            Action::Resolve,
+            Action::Verify { satisfied: true },
+            Action::Verify { satisfied: false },
+            Action::Withdraw,
+            Action::Comment,
+        ]
+    }
+
+    fn loops() -> Vec<Option<Loop>> {
+        vec![None, Some(Loop::Policy), Some(Loop::Social)]
+    }
+
+    /// The spec's table, restated independently: is (state, loop, level, action) allowed?
+    fn table_allows(s: State, l: Option<Loop>, lv: Level, a: Action) -> bool {
+        use State::*;
+        let social = l == Some(Loop::Social);
+        let policy = l == Some(Loop::Policy);
+        match a {
+            Action::Register(_) => s == Reported,
+            Action::Refer => s == Registered && policy,
+            Action::Accept => s == Referred || (s == Registered && social) || s == Escalated,
+            Action::Return => s == Referred,
+            Action::Assign => social && [Registered, Escalated, InProgress].contains(&s),
+            Action::Escalate => {
+                social && [Registered, Escalated, InProgress].contains(&s) && lv != Level::City
+            }
+            Action::Reroute => policy && [Referred, InProgress].contains(&s),
+            Action::Resolve => s == InProgress,
+            Action::Verify { .. } => s == Resolved,
+            Action::Withdraw => !matches!(s, Closed | Withdrawn),
+            Action::Comment => true,
+        }
+    }
+
+    #[test]
+    fn every_state_loop_level_and_action_matches_the_table() {
+        let mut allowed = 0;
+        let mut refused = 0;
+        for &s in State::ALL {
+            for l in loops() {
+                for &lv in Level::ALL {
+                    for a in actions() {
+                        let got = decide(
+                            NeedView {
+                                state: s,
+                                loop_: l,
+                                level: lv,
+                            },
+                            a,
+                            EVERYONE,
+                        );
+                        if table_allows(s, l, lv, a) {
+                            assert!(got.is_ok(), "{s} {l:?} {lv} {a:?} should be allowed");
+                            allowed += 1;
+                        } else {
+                            assert_eq!(
+                                got,
+                                Err(Refusal::InvalidTransition),
+                                "{s} {l:?} {lv} {a:?}"
+                            );
+                            refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(allowed > 100 && refused > 100);
+    }
+
+    #[test]
+    fn the_auditor_may_do_nothing_not_even_comment() {
+        let auditor = Relation {
+            auditor: true,
+            ..EVERYONE
+        };
+        for &s in State::ALL {
+            for a in actions() {
+                let got = decide(
+                    NeedView {
+                        state: s,
+                        loop_: Some(Loop::Social),
+                        level: Level::Village,
+                    },
+                    a,
+                    auditor,
+                );
+                assert_eq!(got, Err(Refusal::Forbidden));
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_act_follows_the_table() {
+        let nobody = Relation::default();
+        let village = Relation {
+            village_staff: true,
+            ..nobody
+        };
+        let town = Relation {
+            town_staff: true,
+            ..nobody
+        };
+        let handler = Relation {
+            handler_staff: true,
+            ..nobody
+        };
+        let officer = Relation {
+            handling_officer: true,
+            ..nobody
+        };
+        let site = Relation {
+            assigned_site_staff: true,
+            ..nobody
+        };
+        let admin = Relation {
+            admin: true,
+            ..nobody
+        };
+        let cases: Vec<(Action, Vec<Relation>, Vec<Relation>)> = vec![
+            (
+                Action::Register(Loop::Social),
+                vec![village],
+                vec![town, handler, officer, site, admin],
+            ),
+            (
+                Action::Refer,
+                vec![village, town],
+                vec![handler, officer, site, admin],
+            ),
+            (
+                Action::Accept,
+                vec![handler],
+                vec![village, town, officer, site, admin],
+            ),
+            (
+                Action::Return,
+                vec![officer],
+                vec![village, town, handler, site, admin],
+            ),
+            (
+                Action::Assign,
+                vec![handler],
+                vec![village, town, officer, site, admin],
+            ),
+            (
+                Action::Escalate,
+                vec![handler],
+                vec![village, town, officer, site, admin],
+            ),
+            (
+                Action::Reroute,
+                vec![officer, town],
+                vec![village, handler, site, admin],
+            ),
+            (
+                Action::Resolve,
+                vec![handler, site],
+                vec![village, town, officer, admin],
+            ),
+            (
+                Action::Verify { satisfied: true },
+                vec![village],
+                vec![town, handler, officer, site, admin],
+            ),
+            (
+                Action::Withdraw,
+                vec![village, admin],
+                vec![town, handler, officer, site],
+            ),
+            (
+                Action::Comment,
+                vec![village, town, handler, officer, site, admin, nobody],
+                vec![],
+            ),
+        ];
+        for (action, yes, no) in cases {
+            for r in yes {
+                assert_ne!(
+                    decide(
+                        NeedView {
+                            state: State::Closed,
+                            loop_: Some(Loop::Policy),
+                            level: Level::City
+                        },
+                        action,
+                        r
+                    ),
+                    Err(Refusal::Forbidden),
+                    "{action:?} {r:?}"
+                );
+            }
+            for r in no {
+                assert_eq!(
+                    decide(
+                        NeedView {
+                            state: State::Reported,
+                            loop_: None,
+                            level: Level::Village
+                        },
+                        action,
+                        r
+                    ),
+                    Err(Refusal::Forbidden),
+                    "{action:?} {r:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn register_sets_the_loop_and_the_social_loop_moves_to_the_station() {
+        let n = NeedView {
+            state: State::Reported,
+            loop_: None,
+            level: Level::Village,
+        };
+        let p = decide(n, Action::Register(Loop::Policy), EVERYONE).unwrap();
+        assert_eq!(
+            (p.to, p.loop_, p.handler),
+            (State::Registered, Some(Loop::Policy), Handler::Keep)
+        );
+        let s = decide(n, Action::Register(Loop::Social), EVERYONE).unwrap();
+        assert_eq!(
+            (s.to, s.loop_, s.handler),
+            (
+                State::Registered,
+                Some(Loop::Social),
+                Handler::VillageStation
+            )
+        );
+    }
+
+    #[test]
+    fn escalation_climbs_one_level_and_the_city_goes_to_the_president() {
+        let v = NeedView {
+            state: State::InProgress,
+            loop_: Some(Loop::Social),
+            level: Level::Village,
+        };
+        let t = decide(v, Action::Escalate, EVERYONE).unwrap();
+        assert_eq!(
+            (t.to, t.level, t.handler, t.assignee),
+            (
+                State::Escalated,
+                Level::Town,
+                Handler::TownCentre,
+                Assignee::Clear
+            )
+        );
+        let c = decide(
+            NeedView {
+                level: Level::Town,
+                ..v
+            },
+            Action::Escalate,
+            EVERYONE,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.level, c.handler, c.assignee),
+            (Level::City, Handler::Association, Assignee::OnDutyPresident)
+        );
+        assert_eq!(
+            decide(
+                NeedView {
+                    level: Level::City,
+                    ..v
+                },
+                Action::Escalate,
+                EVERYONE
+            ),
+            Err(Refusal::InvalidTransition)
+        );
+        // a policy need leaves its loop only by reroute
+        assert_eq!(
+            decide(
+                NeedView {
+                    loop_: Some(Loop::Policy),
+                    ..v
+                },
+                Action::Escalate,
+                EVERYONE
+            ),
+            Err(Refusal::InvalidTransition)
+        );
+        assert_eq!(
+            decide(
+                NeedView {
+                    loop_: Some(Loop::Policy),
+                    ..v
+                },
+                Action::Assign,
+                EVERYONE
+            ),
+            Err(Refusal::InvalidTransition)
+        );
+    }
+
+    #[test]
+    fn refer_return_and_reroute_move_between_the_loops() {
+        let reg = NeedView {
+            state: State::Registered,
+            loop_: Some(Loop::Policy),
+            level: Level::Village,
+        };
+        let r = decide(reg, Action::Refer, EVERYONE).unwrap();
+        assert_eq!(
+            (r.to, r.level, r.handler),
+            (State::Referred, Level::Town, Handler::Department)
+        );
+        let referred = NeedView {
+            state: State::Referred,
+            loop_: Some(Loop::Policy),
+            level: Level::Town,
+        };
+        let back = decide(referred, Action::Return, EVERYONE).unwrap();
+        assert_eq!(
+            (back.to, back.handler),
+            (State::Registered, Handler::BeforeReferral)
+        );
+        let re = decide(referred, Action::Reroute, EVERYONE).unwrap();
+        assert_eq!(
+            (re.to, re.loop_, re.level, re.handler),
+            (
+                State::Escalated,
+                Some(Loop::Social),
+                Level::Town,
+                Handler::TownCentre
+            )
+        );
+    }
+
+    #[test]
+    fn follow_up_closes_or_reopens_with_the_same_handler() {
+        let res = NeedView {
+            state: State::Resolved,
+            loop_: Some(Loop::Social),
+            level: Level::Town,
+        };
+        let ok = decide(res, Action::Verify { satisfied: true }, EVERYONE).unwrap();
+        assert_eq!(
+            (ok.to, ok.reopen, ok.handler),
+            (State::Closed, false, Handler::Keep)
+        );
+        let no = decide(res, Action::Verify { satisfied: false }, EVERYONE).unwrap();
+        assert_eq!(
+            (no.to, no.reopen, no.handler),
+            (State::InProgress, true, Handler::Keep)
+        );
+    }
+
+    #[test]
+    fn comments_change_nothing() {
+        for &s in State::ALL {
+            let n = NeedView {
+                state: s,
+                loop_: Some(Loop::Social),
+                level: Level::Town,
+            };
+            let t = decide(n, Action::Comment, EVERYONE).unwrap();
+            assert_eq!((t.to, t.level, t.changes_state), (s, Level::Town, false));
+        }
+    }
+}
