@@ -490,9 +490,416 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
                 .await?;
         }
     }
+    let needs_total = demo_needs(conn, &city).await?;
     Ok(format!(
-        "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers; \
+        "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers, {needs_total} needs; \
          logins admin, city_admin, president1, president2, assoc_staff, auditor, town_staff, town_auditor, dept_officer, site_staff, village_staff, village_dpf (password {pw})",
         started.elapsed().as_secs_f64()
     ))
+}
+
+/// Acts on a need as a user, the way the API does (lock, relation, decide, apply).
+async fn demo_act(
+    conn: &mut AsyncPgConnection,
+    caller: &crate::auth::Caller,
+    need: Uuid,
+    action: crate::domain::need::Action,
+    extras: crate::needs::Extras,
+    payload: serde_json::Value,
+) -> anyhow::Result<()> {
+    use crate::db::schema::needs;
+    use crate::needs::{apply, relation, Actor, NeedRow, Step};
+    use diesel_async::AsyncConnection;
+    let caller = caller.clone();
+    conn.transaction::<_, crate::http::error::AppError, _>(async move |conn| {
+        let n: NeedRow = needs::table
+            .find(need)
+            .select(NeedRow::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        let rel = relation(conn, &caller, &n).await?;
+        let actor = Actor::of(&caller);
+        let event = action.kind().as_str();
+        apply(
+            conn,
+            n,
+            Step {
+                action,
+                relation: rel,
+                extras: &extras,
+                actor: &actor,
+                event,
+                payload,
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("demo {action:?}: {e}"))
+}
+
+/// Fills the demo city with needs in every state, in both loops, and a roster covering today.
+pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
+    use crate::auth::Caller;
+    use crate::domain::need::{Action, Loop, Urgency};
+    use crate::needs::{city_today, file, Actor, Extras};
+    use serde_json::json;
+    let hash = password::hash_blocking(&demo_password()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let today = city_today(conn, city.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let association = org_of(conn, city.id, OrgKind::Association).await?;
+    let presidents: Vec<(Uuid, String)> = users::table
+        .filter(users::organization_id.eq(association))
+        .filter(users::role.eq("president"))
+        .order(users::username)
+        .select((users::id, users::username))
+        .load(conn)
+        .await?;
+    for (i, (p, _)) in presidents.iter().enumerate() {
+        let start = today - Duration::days(3) + Duration::days(7 * i as i64);
+        diesel::insert_into(crate::db::schema::duty_roster::table)
+            .values((
+                crate::db::schema::duty_roster::id.eq(Uuid::now_v7()),
+                crate::db::schema::duty_roster::association_id.eq(association),
+                crate::db::schema::duty_roster::city_id.eq(city.id),
+                crate::db::schema::duty_roster::user_id.eq(*p),
+                crate::db::schema::duty_roster::starts_on.eq(start),
+                crate::db::schema::duty_roster::ends_on.eq(start + Duration::days(6)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    let load = async |conn: &mut AsyncPgConnection, username: &str| -> anyhow::Result<Caller> {
+        let id: Uuid = users::table
+            .filter(users::username.eq(username))
+            .select(users::id)
+            .first(conn)
+            .await?;
+        Caller::load(conn, id, u64::MAX / 2)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let president = match presidents.iter().next() {
+        Some((_, name)) => Some(load(conn, name).await?),
+        None => None,
+    };
+    let assoc_staff = load(conn, "assoc_staff").await.ok();
+    let mut filed = 0usize;
+    // the four streets: every village station and town centre has an account, every town a 民政办 officer
+    let towns: Vec<UnitOut> = org_units::table
+        .filter(org_units::parent_id.eq(city.id))
+        .order(org_units::code)
+        .limit(4)
+        .select(UnitOut::as_select())
+        .load(conn)
+        .await?;
+    for town in towns {
+        let centre = org_of(conn, town.id, OrgKind::TownCentre).await?;
+        let civil: Uuid = organizations::table
+            .filter(organizations::org_unit_id.eq(town.id))
+            .filter(organizations::department_type.eq("civil_affairs"))
+            .select(organizations::id)
+            .first(conn)
+            .await?;
+        let site: Uuid = organizations::table
+            .filter(organizations::org_unit_id.eq(town.id))
+            .filter(organizations::kind.eq("extension_site"))
+            .select(organizations::id)
+            .first(conn)
+            .await?;
+        let town_user = format!("t{}", &town.code[..9]);
+        let officer_user = format!("d{}", &town.code[..9]);
+        for (name, role, org) in [
+            (&town_user, Role::TownStaff, centre),
+            (&officer_user, Role::DepartmentOfficer, civil),
+        ] {
+            let exists: i64 = users::table
+                .filter(users::username.eq(name))
+                .count()
+                .get_result(conn)
+                .await?;
+            if exists == 0 {
+                insert_user_with_hash(conn, name, name, role, Some(org), Some(city.id), &hash)
+                    .await?;
+            }
+        }
+        let town_staff = load(conn, &town_user).await?;
+        let officer = load(conn, &officer_user).await?;
+        let villages: Vec<UnitOut> = org_units::table
+            .filter(org_units::parent_id.eq(town.id))
+            .order(org_units::code)
+            .select(UnitOut::as_select())
+            .load(conn)
+            .await?;
+        for (vi, village) in villages.iter().enumerate() {
+            let station = org_of(conn, village.id, OrgKind::VillageStation).await?;
+            let vuser = format!("v{}", village.code);
+            let exists: i64 = users::table
+                .filter(users::username.eq(&vuser))
+                .count()
+                .get_result(conn)
+                .await?;
+            if exists == 0 {
+                insert_user_with_hash(
+                    conn,
+                    &vuser,
+                    &format!("{}服务站", village.name),
+                    Role::VillageStaff,
+                    Some(station),
+                    Some(city.id),
+                    &hash,
+                )
+                .await?;
+            }
+            let vstaff = load(conn, &vuser).await?;
+            let people: Vec<crate::http::api::persons::PersonRow> = persons::table
+                .filter(persons::village_id.eq(village.id))
+                .order(persons::id)
+                .limit(2)
+                .select(crate::http::api::persons::PersonRow::as_select())
+                .load(conn)
+                .await?;
+            for (pi, person) in people.iter().enumerate() {
+                let scenario = (vi * 2 + pi) % 17;
+                let categories = [
+                    "assistive_device",
+                    "rehabilitation",
+                    "allowance",
+                    "employment",
+                    "education",
+                    "medical",
+                    "daily_care",
+                    "housing",
+                    "culture",
+                    "legal_aid",
+                ];
+                let category = categories[(vi + pi) % categories.len()];
+                let urgency = if scenario % 5 == 0 {
+                    Urgency::Urgent
+                } else {
+                    Urgency::Normal
+                };
+                let n = file(
+                    conn,
+                    &Actor::of(&vstaff),
+                    person,
+                    category,
+                    "包保小组走访时反映的需求",
+                    urgency,
+                    None,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                filed += 1;
+                let id = n.id;
+                let none = Extras::default;
+                let reason = |r: &str| json!({"reason": r});
+                let policy = json!({"loop": "policy"});
+                let social = json!({"loop": "social"});
+                let done = json!({"outcome": "fulfilled", "resolution": "已办结"});
+                let fulfilled = || Extras {
+                    outcome: Some("fulfilled".into()),
+                    resolution: Some("已办结".into()),
+                    ..Extras::default()
+                };
+                let refer = || Extras {
+                    department_id: Some(civil),
+                    ..Extras::default()
+                };
+                let happy = || Extras {
+                    satisfaction: Some(5),
+                    ..Extras::default()
+                };
+                let unhappy = || Extras {
+                    satisfaction: Some(2),
+                    ..Extras::default()
+                };
+                if scenario == 0 {
+                    continue; // reported
+                }
+                if (1..=6).contains(&scenario) || scenario == 15 || scenario == 16 {
+                    demo_act(
+                        conn,
+                        &vstaff,
+                        id,
+                        Action::Register(Loop::Policy),
+                        none(),
+                        policy,
+                    )
+                    .await?;
+                    if scenario == 1 {
+                        continue;
+                    }
+                    demo_act(
+                        conn,
+                        &vstaff,
+                        id,
+                        Action::Refer,
+                        refer(),
+                        json!({"department_id": civil}),
+                    )
+                    .await?;
+                    match scenario {
+                        2 => continue,
+                        15 => {
+                            demo_act(
+                                conn,
+                                &officer,
+                                id,
+                                Action::Return,
+                                none(),
+                                reason("不属于本部门职责"),
+                            )
+                            .await?;
+                            continue;
+                        }
+                        16 => {
+                            demo_act(
+                                conn,
+                                &officer,
+                                id,
+                                Action::Reroute,
+                                none(),
+                                reason("政策无法覆盖，转社会力量"),
+                            )
+                            .await?;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    demo_act(conn, &officer, id, Action::Accept, none(), json!({})).await?;
+                    if scenario == 3 {
+                        continue;
+                    }
+                    demo_act(
+                        conn,
+                        &officer,
+                        id,
+                        Action::Resolve,
+                        fulfilled(),
+                        done.clone(),
+                    )
+                    .await?;
+                    if scenario == 4 {
+                        continue;
+                    }
+                    let (ok, extras) = if scenario == 6 {
+                        (false, unhappy())
+                    } else {
+                        (true, happy())
+                    };
+                    demo_act(
+                        conn,
+                        &vstaff,
+                        id,
+                        Action::Verify { satisfied: ok },
+                        extras,
+                        json!({"satisfied": ok, "satisfaction": if ok { 5 } else { 2 }}),
+                    )
+                    .await?;
+                    continue;
+                }
+                // the social loop
+                demo_act(
+                    conn,
+                    &vstaff,
+                    id,
+                    Action::Register(Loop::Social),
+                    none(),
+                    social,
+                )
+                .await?;
+                match scenario {
+                    7 => continue,
+                    14 => {
+                        demo_act(
+                            conn,
+                            &vstaff,
+                            id,
+                            Action::Withdraw,
+                            none(),
+                            reason("家属已自行解决"),
+                        )
+                        .await?;
+                        continue;
+                    }
+                    12 | 13 => {
+                        demo_act(conn, &vstaff, id, Action::Accept, none(), json!({})).await?;
+                        demo_act(
+                            conn,
+                            &vstaff,
+                            id,
+                            Action::Resolve,
+                            fulfilled(),
+                            done.clone(),
+                        )
+                        .await?;
+                        if scenario == 13 {
+                            demo_act(
+                                conn,
+                                &vstaff,
+                                id,
+                                Action::Verify { satisfied: true },
+                                happy(),
+                                json!({"satisfied": true, "satisfaction": 5}),
+                            )
+                            .await?;
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                demo_act(
+                    conn,
+                    &vstaff,
+                    id,
+                    Action::Escalate,
+                    none(),
+                    reason("村级无法解决"),
+                )
+                .await?;
+                if scenario == 8 {
+                    continue;
+                }
+                demo_act(conn, &town_staff, id, Action::Accept, none(), json!({})).await?;
+                if scenario == 9 {
+                    continue;
+                }
+                demo_act(
+                    conn,
+                    &town_staff,
+                    id,
+                    Action::Escalate,
+                    none(),
+                    reason("需要市协会动员社会力量"),
+                )
+                .await?;
+                let (Some(president), Some(staff)) = (president.as_ref(), assoc_staff.as_ref())
+                else {
+                    continue;
+                };
+                if scenario == 10 {
+                    continue;
+                }
+                demo_act(conn, president, id, Action::Accept, none(), json!({})).await?;
+                demo_act(
+                    conn,
+                    staff,
+                    id,
+                    Action::Assign,
+                    Extras {
+                        site_id: Some(site),
+                        ..Extras::default()
+                    },
+                    json!({"extension_site_id": site}),
+                )
+                .await?;
+                // 11: in progress at the city with a site mobilised
+            }
+        }
+    }
+    Ok(filed)
 }

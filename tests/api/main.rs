@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod helpers;
 mod needs;
+mod needs_props;
 mod openapi;
 mod org;
 mod persons;
