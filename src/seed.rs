@@ -582,7 +582,7 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
     };
-    let president = match presidents.iter().next() {
+    let president = match presidents.as_slice().first() {
         Some((_, name)) => Some(load(conn, name).await?),
         None => None,
     };
