@@ -10,3 +10,4 @@ mod openapi;
 mod org;
 mod persons;
 mod reports;
+mod schema;
