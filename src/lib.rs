@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod ledger;
 pub mod needs;
 pub mod pii;
 pub mod seed;

@@ -260,6 +260,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaigns (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        description -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        target_categories -> Array<Text>,
+        goal_fen -> Nullable<Int8>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    campaign_balances (campaign_id, kind, item, unit) {
+        campaign_id -> Uuid,
+        kind -> Text,
+        item -> Text,
+        unit -> Text,
+        city_id -> Uuid,
+        raised -> Int8,
+        allocated -> Int8,
+        balance -> Int8,
+        value_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Uuid,
+        campaign_id -> Uuid,
+        seq -> Int4,
+        city_id -> Uuid,
+        entry -> Text,
+        kind -> Text,
+        item -> Text,
+        unit -> Text,
+        amount -> Int8,
+        value_fen -> Nullable<Int8>,
+        donation_id -> Nullable<Uuid>,
+        need_id -> Nullable<Uuid>,
+        reverses_id -> Nullable<Uuid>,
+        donor_name -> Nullable<Text>,
+        channel -> Nullable<Text>,
+        received_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+        actor_user_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+        prev_hash -> Nullable<Bytea>,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    service_records (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        helper_id -> Uuid,
+        need_id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        served_on -> Date,
+        half_hours -> Int4,
+        note -> Text,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(contact_group_members -> helpers (helper_id));
 diesel::joinable!(contact_group_members -> persons (person_id));
 diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
@@ -272,11 +343,14 @@ diesel::joinable!(need_access -> needs (need_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    campaign_balances,
+    campaigns,
     city_settings,
     contact_group_members,
     duty_roster,
     helpers,
     idempotency_keys,
+    ledger_entries,
     need_access,
     need_events,
     needs,
@@ -285,6 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     persons,
     refresh_tokens,
+    service_records,
     sla_policies,
     users,
     visits,

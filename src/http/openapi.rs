@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, needs, org_units, organizations, persons, reports, roster,
-    sla, users,
+    self, audit, auth, health, helpers, needs, org_units, organizations, persons, reports,
+    resources, roster, sla, users, volunteers,
 };
 use super::error::{FieldError, Problem};
 
@@ -36,11 +36,14 @@ impl Modify for Security {
         auth::login, auth::refresh, auth::logout, auth::me, auth::change_password,
         users::list, users::create, users::get, users::patch,
         org_units::list, org_units::create, org_units::get,
-        organizations::list, organizations::create, organizations::get,
+        organizations::list, organizations::create, organizations::get, organizations::record,
         persons::list, persons::create, persons::get, persons::patch,
         persons::get_group, persons::put_group, persons::list_visits, persons::create_visit,
         helpers::list, helpers::create, helpers::get, helpers::patch,
         needs::list, needs::create, needs::get, needs::events, needs::act,
+        resources::allocate, resources::need_allocations, resources::list_campaigns, resources::create_campaign,
+        resources::get_campaign, resources::ledger, resources::list_donations, resources::create_donation, resources::reverse,
+        volunteers::list_teams, volunteers::create_team, volunteers::get_team, volunteers::list_records, volunteers::create_record,
         sla::get, sla::put,
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, audit::list,

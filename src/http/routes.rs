@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, needs, org_units, organizations, persons, reports, roster, sla,
-    users,
+    audit, auth, health, helpers, needs, org_units, organizations, persons, reports, resources,
+    roster, sla, users, volunteers,
 };
 
 macro_rules! routes {
@@ -44,6 +44,7 @@ routes! {
     get "/api/v1/organizations" => organizations::list,
     post "/api/v1/organizations" => organizations::create,
     get "/api/v1/organizations/{id}" => organizations::get,
+    get "/api/v1/organizations/{id}/record" => organizations::record,
 
     get "/api/v1/persons" => persons::list,
     post "/api/v1/persons" => persons::create,
@@ -64,6 +65,23 @@ routes! {
     get "/api/v1/needs/{id}" => needs::get,
     get "/api/v1/needs/{id}/events" => needs::events,
     post "/api/v1/needs/{id}/actions/{action}" => needs::act,
+
+    post "/api/v1/needs/{id}/allocations" => resources::allocate,
+    get "/api/v1/needs/{id}/allocations" => resources::need_allocations,
+
+    get "/api/v1/campaigns" => resources::list_campaigns,
+    post "/api/v1/campaigns" => resources::create_campaign,
+    get "/api/v1/campaigns/{id}" => resources::get_campaign,
+    get "/api/v1/campaigns/{id}/ledger" => resources::ledger,
+    get "/api/v1/donations" => resources::list_donations,
+    post "/api/v1/donations" => resources::create_donation,
+    post "/api/v1/ledger-entries/{id}/reversal" => resources::reverse,
+
+    get "/api/v1/volunteer-teams" => volunteers::list_teams,
+    post "/api/v1/volunteer-teams" => volunteers::create_team,
+    get "/api/v1/volunteer-teams/{id}" => volunteers::get_team,
+    get "/api/v1/service-records" => volunteers::list_records,
+    post "/api/v1/service-records" => volunteers::create_record,
 
     get "/api/v1/sla-policies" => sla::get,
     put "/api/v1/sla-policies" => sla::put,

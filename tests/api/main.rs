@@ -10,4 +10,5 @@ mod openapi;
 mod org;
 mod persons;
 mod reports;
+mod resources;
 mod schema;

@@ -9,9 +9,11 @@ pub mod org_units;
 pub mod organizations;
 pub mod persons;
 pub mod reports;
+pub mod resources;
 pub mod roster;
 pub mod sla;
 pub mod users;
+pub mod volunteers;
 
 use actix_web::HttpResponse;
 use serde::{Deserialize, Deserializer, Serialize};

@@ -301,3 +301,65 @@ pub async fn create(
         .await?;
     Ok(created(&row))
 }
+
+/// What an organisation has handled: the needs routed to it, held by it, or assigned to it (sites).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordOut {
+    /// The organisation.
+    pub organization_id: Uuid,
+    /// Every need it has ever had, by state now.
+    pub by_state: std::collections::BTreeMap<String, i64>,
+    /// All of them.
+    pub total: i64,
+    /// Still open (not resolved, closed or withdrawn).
+    pub open: i64,
+    /// Resolved or closed.
+    pub handled: i64,
+}
+
+/// `GET /api/v1/organizations/{id}/record`: the needs an organisation handled (an extension site's record).
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/record", tag = "org", params(("id" = Uuid, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = RecordOut), (status = 404, body = crate::http::error::Problem)))]
+pub async fn record(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    use crate::db::schema::{need_access, needs};
+    let id = path_id(&id)?;
+    let mut conn = state.conn().await?;
+    if caller.is_narrow() {
+        if caller.organization_id != Some(id) {
+            return Err(AppError::NotFound);
+        }
+    } else {
+        load_org_in_scope(&mut conn, &caller, id).await?;
+    }
+    let rows: Vec<(String, i64)> = needs::table
+        .filter(
+            needs::handler_organization_id
+                .eq(id)
+                .or(needs::assigned_site_id.eq(id))
+                .or(needs::id.eq_any(
+                    need_access::table
+                        .filter(need_access::organization_id.eq(id))
+                        .select(need_access::need_id),
+                )),
+        )
+        .group_by(needs::state)
+        .select((needs::state, diesel::dsl::count_star()))
+        .load(&mut conn)
+        .await?;
+    let by_state: std::collections::BTreeMap<String, i64> = rows.into_iter().collect();
+    let total = by_state.values().sum();
+    let handled = by_state.get("resolved").copied().unwrap_or(0)
+        + by_state.get("closed").copied().unwrap_or(0);
+    let open = total - handled - by_state.get("withdrawn").copied().unwrap_or(0);
+    Ok(ok(&RecordOut {
+        organization_id: id,
+        by_state,
+        total,
+        open,
+        handled,
+    }))
+}

@@ -1,0 +1,1 @@
+DROP TABLE service_records, ledger_entries, campaign_balances, campaigns;
