@@ -491,8 +491,9 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
         }
     }
     let needs_total = demo_needs(conn, &city).await?;
+    let ledger_rows = demo_resources(conn, &city).await?;
     Ok(format!(
-        "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers, {needs_total} needs; \
+        "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers, {needs_total} needs, 7 campaigns with {ledger_rows} ledger rows; \
          logins admin, city_admin, president1, president2, assoc_staff, auditor, town_staff, town_auditor, dept_officer, site_staff, village_staff, village_dpf (password {pw})",
         started.elapsed().as_secs_f64()
     ))
@@ -902,4 +903,175 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
         }
     }
     Ok(filed)
+}
+
+/// The demo city's campaigns (the report's themed and special actions), donations, allocations
+/// to open social needs, a volunteer team and service hours.
+pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
+    use crate::db::schema::{campaigns, needs, service_records, volunteer_teams};
+    use crate::ledger::{append, lock_campaign, NewEntry};
+    use diesel_async::AsyncConnection;
+    let admin: Uuid = users::table
+        .filter(users::username.eq("assoc_staff"))
+        .select(users::id)
+        .first(conn)
+        .await?;
+    let list: [(&str, &str, &str, i64); 7] = [
+        ("儒润童心", "themed", "education", 500_000_00),
+        ("温暖过冬", "themed", "daily_care", 800_000_00),
+        ("情满中秋·助力如康", "themed", "rehabilitation", 300_000_00),
+        ("复明助残", "special", "medical", 200_000_00),
+        ("辅具助残", "special", "assistive_device", 600_000_00),
+        ("文化助残", "special", "culture", 100_000_00),
+        ("教育助残", "special", "education", 300_000_00),
+    ];
+    let open: Vec<Uuid> = needs::table
+        .filter(needs::city_id.eq(city.id))
+        .filter(needs::loop_.eq("social"))
+        .filter(needs::state.eq_any(["in_progress", "escalated"]))
+        .order(needs::id)
+        .select(needs::id)
+        .limit(40)
+        .load(conn)
+        .await?;
+    let mut rows = 0;
+    for (i, (name, kind, category, goal)) in list.iter().enumerate() {
+        let id = Uuid::now_v7();
+        diesel::insert_into(campaigns::table)
+            .values((
+                campaigns::id.eq(id),
+                campaigns::city_id.eq(city.id),
+                campaigns::name.eq(*name),
+                campaigns::kind.eq(*kind),
+                campaigns::description.eq(format!("{name}爱心助残活动")),
+                campaigns::starts_on
+                    .eq(NaiveDate::from_ymd_opt(2026, 1 + i as u32, 1).unwrap_or_default()),
+                campaigns::ends_on.eq(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default()),
+                campaigns::target_categories.eq(vec![category.to_string()]),
+                campaigns::goal_fen.eq(Some(*goal)),
+                campaigns::created_by.eq(admin),
+            ))
+            .execute(conn)
+            .await?;
+        let targets: Vec<Uuid> = open.iter().skip(i * 5).take(5).copied().collect();
+        let n = conn
+            .transaction::<_, crate::http::error::AppError, _>(async move |conn| {
+                let c = lock_campaign(conn, id).await?;
+                let mut n = 0;
+                for (j, (donor, channel, fen)) in [("腾讯公益99公益日网友", "online_platform", 186_520_00i64), ("邹城市爱心企业", "transfer", 50_000_00), ("文莉爱心志愿服务中心", "offline", 12_000_00)].iter().enumerate() {
+                    append(conn, c, NewEntry {
+                        campaign_id: id,
+                        entry: "donation",
+                        kind: "funds".into(),
+                        amount: fen / (1 + i as i64) + j as i64 * 100,
+                        donation_id: Some(Uuid::now_v7()),
+                        donor_name: Some(donor.to_string()),
+                        channel: Some(channel.to_string()),
+                        received_on: NaiveDate::from_ymd_opt(2026, 9, 1 + j as u32),
+                        actor_user_id: Some(admin),
+                        ..NewEntry::default()
+                    })
+                    .await?;
+                    n += 1;
+                }
+                append(conn, c, NewEntry {
+                    campaign_id: id,
+                    entry: "donation",
+                    kind: "materials".into(),
+                    item: if i == 4 { "轮椅".into() } else { "棉被".into() },
+                    unit: if i == 4 { "台".into() } else { "床".into() },
+                    amount: 20,
+                    value_fen: Some(20 * 300_00),
+                    donation_id: Some(Uuid::now_v7()),
+                    donor_name: Some("圆梦微公益服务中心".into()),
+                    channel: Some("offline".into()),
+                    received_on: NaiveDate::from_ymd_opt(2026, 10, 8),
+                    actor_user_id: Some(admin),
+                    ..NewEntry::default()
+                })
+                .await?;
+                n += 1;
+                for need in targets {
+                    append(conn, c, NewEntry {
+                        campaign_id: id,
+                        entry: "allocation",
+                        kind: "funds".into(),
+                        amount: -2_000_00,
+                        need_id: Some(need),
+                        note: Some("资助".into()),
+                        actor_user_id: Some(admin),
+                        ..NewEntry::default()
+                    })
+                    .await?;
+                    let row: crate::needs::NeedRow = needs::table.find(need).select(crate::needs::NeedRow::as_select()).for_update().first(conn).await?;
+                    let from = row.state.clone();
+                    let actor = crate::needs::Actor { user_id: Some(admin), name: "assoc_staff".into() };
+                    crate::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 2_000_00})).await?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        rows += n;
+    }
+    // the 管得宽 team of the first street's first village, and some hours on its needs
+    let first_village: UnitOut = org_units::table
+        .filter(org_units::city_id.eq(city.id))
+        .filter(org_units::kind.eq("village"))
+        .order(org_units::code)
+        .select(UnitOut::as_select())
+        .first(conn)
+        .await?;
+    let team = Uuid::now_v7();
+    diesel::insert_into(volunteer_teams::table)
+        .values((
+            volunteer_teams::id.eq(team),
+            volunteer_teams::name.eq("管得宽志愿服务队"),
+            volunteer_teams::org_unit_id.eq(first_village.id),
+            volunteer_teams::city_id.eq(city.id),
+            volunteer_teams::town_id.eq(first_village.town_id),
+        ))
+        .execute(conn)
+        .await?;
+    let members: Vec<Uuid> = helpers::table
+        .filter(helpers::village_id.eq(first_village.id))
+        .select(helpers::id)
+        .load(conn)
+        .await?;
+    diesel::update(helpers::table.filter(helpers::id.eq_any(&members)))
+        .set(helpers::volunteer_team_id.eq(team))
+        .execute(conn)
+        .await?;
+    let served: Vec<Uuid> = needs::table
+        .filter(needs::village_id.eq(first_village.id))
+        .select(needs::id)
+        .load(conn)
+        .await?;
+    let recorder: Uuid = users::table
+        .filter(users::username.eq("village_staff"))
+        .select(users::id)
+        .first(conn)
+        .await?;
+    for (k, need) in served.iter().enumerate() {
+        for (m, helper) in members.iter().enumerate().take(2) {
+            diesel::insert_into(service_records::table)
+                .values((
+                    service_records::id.eq(Uuid::now_v7()),
+                    service_records::city_id.eq(city.id),
+                    service_records::helper_id.eq(*helper),
+                    service_records::need_id.eq(*need),
+                    service_records::team_id.eq(Some(team)),
+                    service_records::served_on
+                        .eq(chrono::Utc::now().date_naive()
+                            - Duration::days((k * 2 + m) as i64 + 1)),
+                    service_records::half_hours.eq(4 + (k as i32 % 3) * 2),
+                    service_records::note.eq("上门走访服务"),
+                    service_records::recorded_by.eq(recorder),
+                ))
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(rows)
 }
