@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, needs, org_units, organizations, persons, reports,
+    self, audit, auth, health, helpers, import, needs, org_units, organizations, persons, reports,
     resources, roster, sla, users, volunteers,
 };
 use super::error::{FieldError, Problem};
@@ -40,6 +40,7 @@ impl Modify for Security {
         persons::list, persons::create, persons::get, persons::patch,
         persons::get_group, persons::put_group, persons::list_visits, persons::create_visit,
         helpers::list, helpers::create, helpers::get, helpers::patch,
+        import::import_persons, import::persons_template, import::import_helpers, import::helpers_template,
         needs::list, needs::create, needs::get, needs::events, needs::act,
         resources::allocate, resources::need_allocations, resources::list_campaigns, resources::create_campaign,
         resources::get_campaign, resources::ledger, resources::list_donations, resources::create_donation, resources::reverse,

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, needs, org_units, organizations, persons, reports, resources,
-    roster, sla, users, volunteers,
+    audit, auth, health, helpers, import, needs, org_units, organizations, persons, reports,
+    resources, roster, sla, users, volunteers,
 };
 
 macro_rules! routes {
@@ -46,6 +46,10 @@ routes! {
     get "/api/v1/organizations/{id}" => organizations::get,
     get "/api/v1/organizations/{id}/record" => organizations::record,
 
+    post "/api/v1/persons/import" => import::import_persons,
+    get "/api/v1/persons/import/template" => import::persons_template,
+    post "/api/v1/helpers/import" => import::import_helpers,
+    get "/api/v1/helpers/import/template" => import::helpers_template,
     get "/api/v1/persons" => persons::list,
     post "/api/v1/persons" => persons::create,
     get "/api/v1/persons/{id}" => persons::get,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod helpers;
+pub mod import;
 pub mod needs;
 pub mod org_units;
 pub mod organizations;
