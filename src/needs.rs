@@ -680,6 +680,10 @@ pub async fn apply(
     let from = n.state.clone();
     let mut payload = payload;
     if t.changes_state {
+        // a step taken after its deadline was late, whether or not a sweep noticed it
+        if n.due_at.is_some_and(|d| d < now) {
+            n.ever_overdue = true;
+        }
         let handler = match t.handler {
             Handler::Keep => n.handler_organization_id,
             Handler::VillageStation => org_at(conn, n.village_id, OrgKind::VillageStation).await?,

@@ -917,13 +917,13 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
         .first(conn)
         .await?;
     let list: [(&str, &str, &str, i64); 7] = [
-        ("儒润童心", "themed", "education", 500_000_00),
-        ("温暖过冬", "themed", "daily_care", 800_000_00),
-        ("情满中秋·助力如康", "themed", "rehabilitation", 300_000_00),
-        ("复明助残", "special", "medical", 200_000_00),
-        ("辅具助残", "special", "assistive_device", 600_000_00),
-        ("文化助残", "special", "culture", 100_000_00),
-        ("教育助残", "special", "education", 300_000_00),
+        ("儒润童心", "themed", "education", 50000000),
+        ("温暖过冬", "themed", "daily_care", 80000000),
+        ("情满中秋·助力如康", "themed", "rehabilitation", 30000000),
+        ("复明助残", "special", "medical", 20000000),
+        ("辅具助残", "special", "assistive_device", 60000000),
+        ("文化助残", "special", "culture", 10000000),
+        ("教育助残", "special", "education", 30000000),
     ];
     let open: Vec<Uuid> = needs::table
         .filter(needs::city_id.eq(city.id))
@@ -958,7 +958,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
             .transaction::<_, crate::http::error::AppError, _>(async move |conn| {
                 let c = lock_campaign(conn, id).await?;
                 let mut n = 0;
-                for (j, (donor, channel, fen)) in [("腾讯公益99公益日网友", "online_platform", 186_520_00i64), ("邹城市爱心企业", "transfer", 50_000_00), ("文莉爱心志愿服务中心", "offline", 12_000_00)].iter().enumerate() {
+                for (j, (donor, channel, fen)) in [("腾讯公益99公益日网友", "online_platform", 18652000i64), ("邹城市爱心企业", "transfer", 5000000), ("文莉爱心志愿服务中心", "offline", 1200000)].iter().enumerate() {
                     append(conn, c, NewEntry {
                         campaign_id: id,
                         entry: "donation",
@@ -981,7 +981,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                     item: if i == 4 { "轮椅".into() } else { "棉被".into() },
                     unit: if i == 4 { "台".into() } else { "床".into() },
                     amount: 20,
-                    value_fen: Some(20 * 300_00),
+                    value_fen: Some(20 * 30000),
                     donation_id: Some(Uuid::now_v7()),
                     donor_name: Some("圆梦微公益服务中心".into()),
                     channel: Some("offline".into()),
@@ -996,7 +996,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                         campaign_id: id,
                         entry: "allocation",
                         kind: "funds".into(),
-                        amount: -2_000_00,
+                        amount: -200000,
                         need_id: Some(need),
                         note: Some("资助".into()),
                         actor_user_id: Some(admin),
@@ -1006,7 +1006,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                     let row: crate::needs::NeedRow = needs::table.find(need).select(crate::needs::NeedRow::as_select()).for_update().first(conn).await?;
                     let from = row.state.clone();
                     let actor = crate::needs::Actor { user_id: Some(admin), name: "assoc_staff".into() };
-                    crate::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 2_000_00})).await?;
+                    crate::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
                     n += 1;
                 }
                 Ok(n)

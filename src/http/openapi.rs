@@ -47,7 +47,7 @@ impl Modify for Security {
         volunteers::list_teams, volunteers::create_team, volunteers::get_team, volunteers::list_records, volunteers::create_record,
         sla::get, sla::put,
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
-        reports::coverage, audit::list,
+        reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
     ),
     components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>,
         needs::RegisterIn, needs::ReferIn, needs::NoteIn, needs::ReasonIn, needs::AssignIn, needs::ResolveIn, needs::VerifyIn, needs::CommentIn))

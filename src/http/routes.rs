@@ -97,5 +97,9 @@ routes! {
     delete "/api/v1/duty-roster/{id}" => roster::delete,
 
     get "/api/v1/reports/coverage" => reports::coverage,
+    get "/api/v1/reports/needs" => reports::needs,
+    get "/api/v1/reports/sla" => reports::sla,
+    get "/api/v1/reports/funds" => reports::funds,
+    get "/api/v1/reports/volunteers" => reports::volunteers,
     get "/api/v1/audit-log" => audit::list,
 }

@@ -9,6 +9,7 @@ pub mod needs;
 pub mod org_units;
 pub mod organizations;
 pub mod persons;
+pub mod report_table;
 pub mod reports;
 pub mod resources;
 pub mod roster;
