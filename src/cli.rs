@@ -28,9 +28,26 @@ pub enum Command {
         /// The demo city: Zoucheng with its 16 towns and 614 villages.
         #[arg(long)]
         demo: bool,
+        /// A synthetic deployment for load and scale work (bulk-loaded with COPY).
+        #[arg(long, conflicts_with = "demo")]
+        synthetic: bool,
+        /// Synthetic: cities.
+        #[arg(long, default_value_t = 1)]
+        cities: usize,
+        /// Synthetic: persons in all.
+        #[arg(long, default_value_t = 60_000)]
+        persons: usize,
+        /// Synthetic: needs per person.
+        #[arg(long, default_value_t = 1.0)]
+        needs_per_person: f64,
+        /// Synthetic: persons per village.
+        #[arg(long, default_value_t = 100)]
+        persons_per_village: usize,
     },
     /// One SLA pass: auto-escalate overdue social needs, mark other overdue needs, hand over city needs.
     Sweep,
+    /// Walk the history and ledger hash chains; non-zero exit naming what was altered.
+    Verify,
     /// Create a user.
     CreateUser {
         /// Login name.
@@ -110,15 +127,43 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed { demo } => {
-            if !demo {
-                anyhow::bail!("say what to seed: --demo");
+        Command::Seed {
+            demo,
+            synthetic,
+            cities,
+            persons,
+            needs_per_person,
+            persons_per_village,
+        } => {
+            if !demo && !synthetic {
+                anyhow::bail!("say what to seed: --demo or --synthetic");
             }
             if config.production {
-                anyhow::bail!("seed --demo is refused when APP_ENV=production");
+                anyhow::bail!("seeding is refused when APP_ENV=production");
             }
             let url = database_url(&config)?;
             crate::db::migrate(&url).await?;
+            if synthetic {
+                if cities == 0 || persons < cities {
+                    anyhow::bail!("--cities must be at least 1 and --persons at least --cities");
+                }
+                let pii = crate::pii::PiiCipher::new(&config.pii_key_bytes());
+                let hash = crate::auth::password::hash_blocking(&crate::seed::demo_password())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let params = crate::synthetic::Params {
+                    cities,
+                    persons,
+                    needs_per_person,
+                    persons_per_village,
+                };
+                let summary = crate::synthetic::run(&url, params, &pii, &hash).await?;
+                let rows: usize = summary.rows.iter().map(|r| r.1).sum();
+                println!(
+                    "synthetic deployment loaded: {rows} rows in {:.1}s",
+                    summary.seconds
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut conn = AsyncPgConnection::establish(&url).await?;
             let summary = crate::seed::demo(&mut conn, &config).await?;
             println!("{summary}");
@@ -136,6 +181,25 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 report.auto_escalated, report.breached, report.handovers
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let url = database_url(&config)?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let report = crate::verify::run(&mut conn).await?;
+            println!(
+                "verify: {} needs, {} events, {} ledger rows checked",
+                report.needs, report.events, report.ledger_rows
+            );
+            if report.problems.is_empty() {
+                println!("verify: every chain is intact");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &report.problems {
+                    println!("ALTERED: {p}");
+                }
+                println!("verify: {} problems", report.problems.len());
+                Ok(ExitCode::from(3))
+            }
         }
         Command::CreateUser {
             username,

@@ -13,3 +13,5 @@ pub mod needs;
 pub mod pii;
 pub mod seed;
 pub mod server;
+pub mod synthetic;
+pub mod verify;

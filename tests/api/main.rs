@@ -12,3 +12,4 @@ mod persons;
 mod reports;
 mod resources;
 mod schema;
+mod synthetic;
