@@ -48,6 +48,8 @@ pub enum Command {
     Sweep,
     /// Walk the history and ledger hash chains; non-zero exit naming what was altered.
     Verify,
+    /// Re-encrypt personal data under PII_KEY (the new key), reading PII_KEY_PREVIOUS (the old).
+    RotatePiiKey,
     /// Create a user.
     CreateUser {
         /// Login name.
@@ -147,7 +149,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 if cities == 0 || persons < cities {
                     anyhow::bail!("--cities must be at least 1 and --persons at least --cities");
                 }
-                let pii = crate::pii::PiiCipher::new(&config.pii_key_bytes());
+                let pii = config.pii_cipher();
                 let hash = crate::auth::password::hash_blocking(&crate::seed::demo_password())
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let params = crate::synthetic::Params {
@@ -180,6 +182,16 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 "sweep: {} auto-escalated, {} marked overdue, {} handed over",
                 report.auto_escalated, report.breached, report.handovers
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RotatePiiKey => {
+            if config.pii_key_previous.is_none() {
+                anyhow::bail!("set PII_KEY to the new key and PII_KEY_PREVIOUS to the old one (and restart the servers with both) first");
+            }
+            let url = database_url(&config)?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let (rotated, current) = crate::pii::rotate(&mut conn, &config.pii_cipher()).await?;
+            println!("rotate-pii-key: {rotated} re-encrypted, {current} already under the new key; PII_KEY_PREVIOUS may now be removed");
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify => {

@@ -18,6 +18,8 @@ pub struct Config {
     pub jwt_secret: SecretString,
     /// 32-byte key for personal data.
     pub pii_key: SecretBox<[u8; 32]>,
+    /// The key being rotated away from (`PII_KEY_PREVIOUS`), readable until `rotate-pii-key` is done.
+    pub pii_key_previous: Option<SecretBox<[u8; 32]>>,
     /// `APP_ENV=production` turns on the strict checks.
     pub production: bool,
     /// `LOG_FORMAT`: text or json.
@@ -84,6 +86,10 @@ impl Config {
             None if production => bail!("APP_ENV=production requires PII_KEY (32 bytes, base64)"),
             None => DEV_PII_KEY,
         };
+        let pii_key_previous = match env("PII_KEY_PREVIOUS") {
+            Some(raw) => Some(SecretBox::new(Box::new(decode_pii_key(&raw)?))),
+            None => None,
+        };
         let access_secs: u64 = env_num("ACCESS_TOKEN_TTL_SECS", 900)?;
         if access_secs == 0 || access_secs > 900 {
             bail!("ACCESS_TOKEN_TTL_SECS must be between 1 and 900");
@@ -96,6 +102,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("./data")),
             jwt_secret: SecretString::from(jwt_secret),
             pii_key: SecretBox::new(Box::new(pii_key)),
+            pii_key_previous,
             production,
             log_json: env("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             pool_size: env_num("DB_POOL_SIZE", 16)?,
@@ -115,6 +122,7 @@ impl Config {
             data_dir: PathBuf::from("./data"),
             jwt_secret: SecretString::from(DEV_JWT_SECRET.to_string()),
             pii_key: SecretBox::new(Box::new(DEV_PII_KEY)),
+            pii_key_previous: None,
             production: false,
             log_json: false,
             pool_size: 4,
@@ -129,5 +137,16 @@ impl Config {
     /// The PII key bytes.
     pub fn pii_key_bytes(&self) -> [u8; 32] {
         *self.pii_key.expose_secret()
+    }
+
+    /// The cipher for personal data (reading the previous key too during a rotation).
+    pub fn pii_cipher(&self) -> crate::pii::PiiCipher {
+        match &self.pii_key_previous {
+            Some(prev) => crate::pii::PiiCipher::with_previous(
+                self.pii_key.expose_secret(),
+                prev.expose_secret(),
+            ),
+            None => crate::pii::PiiCipher::new(self.pii_key.expose_secret()),
+        }
     }
 }

@@ -17,6 +17,8 @@ const FORMAT_V1: u8 = 1;
 pub struct PiiCipher {
     aead: XChaCha20Poly1305,
     index_key: [u8; 32],
+    /// The key being rotated away from (`PII_KEY_PREVIOUS`), still accepted for reading.
+    previous: Option<Box<PiiCipher>>,
 }
 
 /// A ciphertext that does not open: altered, or copied from another row, or another key.
@@ -34,7 +36,32 @@ impl PiiCipher {
         });
         mac.update(b"zhucan/blind-index/v1");
         let index_key: [u8; 32] = mac.finalize().into_bytes().into();
-        Self { aead, index_key }
+        Self {
+            aead,
+            index_key,
+            previous: None,
+        }
+    }
+
+    /// During a key rotation: seal with `key`, still open and find what `previous` sealed.
+    pub fn with_previous(key: &[u8; 32], previous: &[u8; 32]) -> Self {
+        let mut c = Self::new(key);
+        c.previous = Some(Box::new(Self::new(previous)));
+        c
+    }
+
+    /// Whether `sealed` opens under the current key (as opposed to the previous one).
+    pub fn is_current(&self, row_id: Uuid, field: &str, sealed: &[u8]) -> bool {
+        self.open_current(row_id, field, sealed).is_ok()
+    }
+
+    /// Every keyed hash a value may be stored under (current key first, then the previous).
+    pub fn blind_indexes(&self, value: &str) -> Vec<Vec<u8>> {
+        let mut out = vec![self.blind_index(value)];
+        if let Some(p) = &self.previous {
+            out.push(p.blind_index(value));
+        }
+        out
     }
 
     fn aad(row_id: Uuid, field: &str) -> Vec<u8> {
@@ -66,8 +93,18 @@ impl PiiCipher {
         out
     }
 
-    /// Opens what `seal` produced for the same row and field.
+    /// Opens what `seal` produced for the same row and field (under the current or previous key).
     pub fn open(&self, row_id: Uuid, field: &str, sealed: &[u8]) -> Result<String, OpenError> {
+        match self.open_current(row_id, field, sealed) {
+            Ok(v) => Ok(v),
+            Err(e) => match &self.previous {
+                Some(p) => p.open(row_id, field, sealed),
+                None => Err(e),
+            },
+        }
+    }
+
+    fn open_current(&self, row_id: Uuid, field: &str, sealed: &[u8]) -> Result<String, OpenError> {
         if sealed.len() < 1 + 24 + 16 || sealed[0] != FORMAT_V1 {
             return Err(OpenError);
         }
@@ -123,6 +160,26 @@ mod tests {
     }
 
     #[test]
+    fn a_rotation_reads_both_keys_and_writes_the_new_one() {
+        let old = PiiCipher::new(&[1u8; 32]);
+        let row = Uuid::now_v7();
+        let sealed_old = old.seal(row, "id_number", "x");
+        let both = PiiCipher::with_previous(&[2u8; 32], &[1u8; 32]);
+        assert_eq!(both.open(row, "id_number", &sealed_old).unwrap(), "x");
+        assert!(!both.is_current(row, "id_number", &sealed_old));
+        let sealed_new = both.seal(row, "id_number", "x");
+        assert!(both.is_current(row, "id_number", &sealed_new));
+        assert!(old.open(row, "id_number", &sealed_new).is_err());
+        assert_eq!(
+            both.blind_indexes("x"),
+            vec![
+                PiiCipher::new(&[2u8; 32]).blind_index("x"),
+                old.blind_index("x")
+            ]
+        );
+    }
+
+    #[test]
     fn blind_index_is_deterministic_and_keyed() {
         let a = PiiCipher::new(&[1u8; 32]);
         let b = PiiCipher::new(&[2u8; 32]);
@@ -130,4 +187,51 @@ mod tests {
         assert_ne!(a.blind_index("x"), a.blind_index("y"));
         assert_ne!(a.blind_index("x"), b.blind_index("x"));
     }
+}
+
+/// Re-encrypts every person's ID number under the current key, in batches, while the service
+/// keeps running (servers read both keys until the rotation is done). Returns (re-encrypted,
+/// already current). Rows changed meanwhile are retried on the next run.
+pub async fn rotate(
+    conn: &mut diesel_async::AsyncPgConnection,
+    cipher: &PiiCipher,
+) -> anyhow::Result<(usize, usize)> {
+    use crate::db::schema::persons;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let (mut rotated, mut current) = (0, 0);
+    let mut after = Uuid::nil();
+    loop {
+        let batch: Vec<(Uuid, Vec<u8>)> = persons::table
+            .filter(persons::id.gt(after))
+            .order(persons::id)
+            .limit(1000)
+            .select((persons::id, persons::id_number_enc))
+            .load(conn)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = last.0;
+        for (id, sealed) in batch {
+            if cipher.is_current(id, "id_number", &sealed) {
+                current += 1;
+                continue;
+            }
+            let clear = cipher
+                .open(id, "id_number", &sealed)
+                .map_err(|e| anyhow::anyhow!("person {id}: {e}"))?;
+            let n = diesel::update(
+                persons::table
+                    .filter(persons::id.eq(id))
+                    .filter(persons::id_number_enc.eq(&sealed)),
+            )
+            .set((
+                persons::id_number_enc.eq(cipher.seal(id, "id_number", &clear)),
+                persons::id_number_hash.eq(cipher.blind_index(&clear)),
+            ))
+            .execute(conn)
+            .await?;
+            rotated += n;
+        }
+    }
+    Ok((rotated, current))
 }

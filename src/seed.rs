@@ -215,7 +215,7 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
     if demo_exists(conn).await? {
         return Ok("the demo city is already there; admin ensured".into());
     }
-    let pii = PiiCipher::new(&config.pii_key_bytes());
+    let pii = config.pii_cipher();
     let started = std::time::Instant::now();
     let mut rng = Lcg(20260419);
     let pw = demo_password();

@@ -9,7 +9,6 @@ use crate::config::Config;
 use crate::db::{self, DbPool, SessionLimits};
 use crate::http::api::auth::LoginLimiter;
 use crate::http::{AppState, Metrics};
-use crate::pii::PiiCipher;
 use secrecy::ExposeSecret;
 
 /// Builds the shared state from configuration and a pool.
@@ -20,7 +19,7 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
             config.jwt_secret.expose_secret().as_bytes(),
             config.access_ttl.as_secs(),
         ),
-        pii: PiiCipher::new(&config.pii_key_bytes()),
+        pii: config.pii_cipher(),
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
         metrics: Arc::new(Metrics::default()),
         login_limiter: LoginLimiter::new(30),

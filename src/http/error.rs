@@ -72,6 +72,9 @@ pub enum AppError {
     /// 413 `payload_too_large`.
     #[error("payload too large")]
     PayloadTooLarge(usize),
+    /// 408 `request_timeout`: the body did not arrive in time (a trickling client).
+    #[error("request timeout")]
+    RequestTimeout,
     /// 415 `unsupported_media_type`.
     #[error("unsupported media type")]
     UnsupportedMediaType(&'static str),
@@ -174,6 +177,12 @@ impl AppError {
                 "payload_too_large",
                 "Payload too large",
                 format!("the body exceeds the limit of {limit} bytes"),
+            ),
+            AppError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+                "the request body did not arrive in time".to_string(),
             ),
             AppError::UnsupportedMediaType(d) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -13,6 +13,9 @@ use super::error::{AppError, AppResult, FieldError};
 /// The largest JSON body accepted (imports have their own limit).
 pub const JSON_LIMIT: usize = 64 * 1024;
 
+/// How long a JSON body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A JSON body parsed strictly: 400 when it is not JSON, 422 naming the field when it does not fit.
 pub struct Json<T>(pub T);
 
@@ -70,14 +73,21 @@ impl FromRequest for Body {
             if declared_len.is_some_and(|n| n > JSON_LIMIT) {
                 return Err(AppError::PayloadTooLarge(JSON_LIMIT));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::Malformed(e.to_string()))?;
-                if body.len() + chunk.len() > JSON_LIMIT {
-                    return Err(AppError::PayloadTooLarge(JSON_LIMIT));
+            // a body that trickles in is cut off: the whole of it must arrive within BODY_TIMEOUT
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| AppError::Malformed(e.to_string()))?;
+                    if body.len() + chunk.len() > JSON_LIMIT {
+                        return Err(AppError::PayloadTooLarge(JSON_LIMIT));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(BODY_TIMEOUT, read)
+                .await
+                .map_err(|_| AppError::RequestTimeout)??;
             Ok(Body {
                 bytes: body.freeze(),
                 json_declared,

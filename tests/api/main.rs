@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod hardening;
 mod helpers;
 mod needs;
 mod needs_props;

@@ -590,7 +590,7 @@ pub async fn list(
     if let Some(raw) = q.id_number {
         let rid =
             ResidentId::parse(&raw).map_err(|e| AppError::field("id_number", e.to_string()))?;
-        query = query.filter(persons::id_number_hash.eq(state.pii.blind_index(rid.expose())));
+        query = query.filter(persons::id_number_hash.eq_any(state.pii.blind_indexes(rid.expose())));
     }
     if let Some(n) = clean(q.name) {
         let escaped = n

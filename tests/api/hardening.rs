@@ -1,0 +1,346 @@
+//! Defences that must hold against hostile or broken clients, each a test that fails without it.
+
+use crate::support::*;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn deeply_nested_or_huge_bodies_are_refused_without_a_panic() {
+    let w = world().await;
+    let deep = format!("{}1{}", "[".repeat(3000), "]".repeat(3000));
+    for path in ["/api/v1/needs", "/api/v1/persons", "/api/v1/auth/login"] {
+        let res = w
+            .app
+            .client
+            .post(format!("{}{path}", w.app.base))
+            .bearer_auth(w.tok("village_v1"))
+            .header("content-type", "application/json")
+            .body(deep.clone())
+            .send()
+            .await
+            .expect("send");
+        let status = res.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+    let many: Vec<String> = (0..1500)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let p = w.person("village_v1", "v1", 1).await;
+    let r = w
+        .app
+        .put(
+            &format!("/persons/{}/contact-group", p["id"].as_str().unwrap_or("")),
+            w.tok("village_v1"),
+            json!({"helper_ids": many}),
+        )
+        .await;
+    assert_eq!(r.fields(), vec!["helper_ids"]);
+    // the server is still there
+    w.app
+        .call(Method::GET, "/healthz", None, None)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world().await;
+    let addr = w.app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/persons HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{",
+        w.tok("village_v1")
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; 4096];
+    // send a byte every second; the server must answer (or close) without waiting for the rest
+    let mut answer = String::new();
+    for _ in 0..40 {
+        tokio::select! {
+            n = s.read(&mut buf) => {
+                let n = n.unwrap_or(0);
+                answer = String::from_utf8_lossy(&buf[..n]).to_string();
+                break;
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                if s.write_all(b" ").await.is_err() { break; }
+            }
+        }
+    }
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the trickle was not cut off"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn every_pooled_connection_has_its_timeouts() {
+    let app = spawn_app().await;
+    let mut conn = app.state.pool.get().await.expect("conn");
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    for (setting, want) in [
+        ("statement_timeout", "10s"),
+        ("lock_timeout", "5s"),
+        ("idle_in_transaction_session_timeout", "30s"),
+    ] {
+        let got: S = diesel::sql_query(format!("SELECT current_setting('{setting}') AS v"))
+            .get_result(&mut conn)
+            .await
+            .expect("show");
+        assert_eq!(got.v, want, "{setting}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_of_another_algorithm_issuer_or_audience_are_401() {
+    let w = world().await;
+    let now = zhucan::auth::tokens::now_secs();
+    let secret = b"zhucan-development-secret-do-not-use-in-production";
+    let claims = json!({"sub": w.users["village_v1"], "iss": "zhucan", "aud": "zhucan-api", "exp": now + 600, "nbf": now, "iat": now, "jti": uuid::Uuid::new_v4()});
+    let sign = |alg: jsonwebtoken::Algorithm, c: &serde_json::Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(alg),
+            c,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap_or_default()
+    };
+    w.app
+        .get("/me", &sign(jsonwebtoken::Algorithm::HS256, &claims))
+        .await
+        .expect(200);
+    w.app
+        .get("/me", &sign(jsonwebtoken::Algorithm::HS384, &claims))
+        .await
+        .problem(401, "unauthorized");
+    w.app
+        .get("/me", &sign(jsonwebtoken::Algorithm::HS512, &claims))
+        .await
+        .problem(401, "unauthorized");
+    for (k, v) in [
+        ("iss", json!("someone")),
+        ("aud", json!(["zhucan-api-x"])),
+        ("sub", json!("not-a-uuid")),
+    ] {
+        let mut c = claims.clone();
+        c[k] = v;
+        w.app
+            .get("/me", &sign(jsonwebtoken::Algorithm::HS256, &c))
+            .await
+            .problem(401, "unauthorized");
+    }
+    for k in ["aud", "iss", "exp"] {
+        let mut c = claims.clone();
+        c.as_object_mut().map(|m| m.remove(k));
+        w.app
+            .get("/me", &sign(jsonwebtoken::Algorithm::HS256, &c))
+            .await
+            .problem(401, "unauthorized");
+    }
+    // signed with another secret
+    let other = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"another-secret-another-secret-xx"),
+    )
+    .unwrap_or_default();
+    w.app.get("/me", &other).await.problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn sign_ins_from_one_address_are_rate_limited() {
+    let app = spawn_app().await;
+    let mut last = None;
+    for i in 0..31 {
+        let r = app
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": format!("nobody{i}"), "password": "whatever-it-is"})),
+            )
+            .await;
+        last = Some(r);
+    }
+    let last = last.expect("answers");
+    last.problem(429, "rate_limited");
+    assert!(last.headers.get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn the_runtime_role_cannot_rewrite_history_the_ledger_or_the_audit_log() {
+    let w = world().await;
+    let p = w.person("village_v1", "v1", 1).await;
+    w.need("village_v1", p["id"].as_str().unwrap_or("")).await;
+    let mut db = w.app.db().await;
+    db.batch_execute("SET ROLE zhucan_app")
+        .await
+        .expect("the runtime role exists");
+    db.batch_execute("SELECT count(*) FROM need_events")
+        .await
+        .expect("it reads");
+    for sql in [
+        "UPDATE need_events SET actor = 'x'",
+        "DELETE FROM need_events",
+        "DELETE FROM ledger_entries",
+        "UPDATE audit_log SET actor = 'x'",
+        "TRUNCATE need_events CASCADE",
+    ] {
+        let err = db
+            .batch_execute(sql)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("permission denied"), "{sql}: {err}");
+    }
+    db.batch_execute("UPDATE persons SET phone = phone")
+        .await
+        .expect("ordinary tables stay writable");
+    db.batch_execute("RESET ROLE").await.expect("reset");
+}
+
+#[tokio::test]
+async fn no_id_number_appears_in_clear_in_a_dump_or_an_error_body() {
+    let w = world().await;
+    let ids: Vec<String> = (1..=5).map(id_number).collect();
+    for n in 1..=5 {
+        w.person("village_v1", "v1", n).await;
+    }
+    // a duplicate and a malformed number: the answers do not echo the number
+    let dup = w.app.post("/persons", w.tok("village_v1"), json!({"name": "x", "id_number": ids[0], "disability_category": "physical", "disability_grade": 2})).await;
+    dup.problem(409, "duplicate");
+    assert!(!dup.text.contains(&ids[0]) && !dup.text.contains(&ids[0][6..14]));
+    let bad = format!("{}0", &ids[1][..17]);
+    let r = w.app.post("/persons", w.tok("village_v1"), json!({"name": "x", "id_number": bad, "disability_category": "physical", "disability_grade": 2})).await;
+    assert!(!r.text.contains(&bad));
+    let list = w.app.get("/persons?limit=200", w.tok("admin_a")).await;
+    for id in &ids {
+        assert!(!list.text.contains(id.as_str()));
+    }
+    let pg_dump = ["/usr/lib/postgresql/15/bin/pg_dump", "pg_dump"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok()
+        });
+    let Some(pg_dump) = pg_dump else {
+        eprintln!("no pg_dump on this machine: the dump check is skipped");
+        return;
+    };
+    let out = std::process::Command::new(pg_dump)
+        .arg(&w.app.db_url)
+        .output()
+        .expect("pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(dump.contains("INSERT") || dump.contains("COPY public.persons"));
+    for id in &ids {
+        assert!(
+            !dump.contains(id.as_str()),
+            "an ID number is in the dump in clear"
+        );
+        // nor its birth date and sequence (the part masking hides)
+        assert!(
+            !dump.contains(&id[6..14]) || !dump.contains(&id[14..]),
+            "the hidden digits are in the dump"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_ciphertext_copied_to_another_row_does_not_open() {
+    let w = world().await;
+    let a = w.person("village_v1", "v1", 1).await;
+    let b = w.person("village_v1", "v1", 2).await;
+    let (a, b) = (
+        a["id"].as_str().unwrap_or("").to_string(),
+        b["id"].as_str().unwrap_or("").to_string(),
+    );
+    let mut db = w.app.db().await;
+    db.batch_execute(&format!("UPDATE persons SET id_number_enc = (SELECT id_number_enc FROM persons WHERE id = '{a}') WHERE id = '{b}'"))
+        .await
+        .expect("copy the ciphertext");
+    let r = w
+        .app
+        .get(
+            &format!("/persons/{b}?reveal=id_number"),
+            w.tok("village_v1"),
+        )
+        .await;
+    assert_eq!(
+        r.status.as_u16(),
+        500,
+        "a moved ciphertext is an integrity failure, not data"
+    );
+    assert!(!r.text.contains(&id_number(1)) && !r.text.contains(&id_number(2)));
+    // the untouched row still opens
+    let ok = w
+        .app
+        .get(
+            &format!("/persons/{a}?reveal=id_number"),
+            w.tok("village_v1"),
+        )
+        .await;
+    assert_eq!(ok.expect(200)["id_number"], id_number(1));
+}
+
+#[tokio::test]
+async fn rotating_the_pii_key_re_encrypts_every_row_and_the_old_key_stops_opening_them() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use zhucan::db::schema::persons;
+    let w = world().await;
+    for n in 1..=3 {
+        w.person("village_v1", "v1", n).await;
+    }
+    let old_key = w.app.state.pii.clone();
+    let new_key = [42u8; 32];
+    let dev_key = *b"zhucan-dev-pii-key-not-for-prod!";
+    let during = zhucan::pii::PiiCipher::with_previous(&new_key, &dev_key);
+    let mut db = w.app.db().await;
+    let (rotated, current) = zhucan::pii::rotate(&mut db, &during).await.expect("rotate");
+    assert_eq!((rotated, current), (3, 0));
+    // a second run has nothing left to do
+    assert_eq!(
+        zhucan::pii::rotate(&mut db, &during).await.expect("rotate"),
+        (0, 3)
+    );
+    let after = zhucan::pii::PiiCipher::new(&new_key);
+    let rows: Vec<(uuid::Uuid, Vec<u8>, Vec<u8>)> = persons::table
+        .order(persons::id)
+        .select((persons::id, persons::id_number_enc, persons::id_number_hash))
+        .load(&mut db)
+        .await
+        .expect("rows");
+    for (i, (id, sealed, hash)) in rows.iter().enumerate() {
+        let clear = after
+            .open(*id, "id_number", sealed)
+            .expect("opens under the new key");
+        assert_eq!(clear, id_number(i as u32 + 1));
+        assert_eq!(hash, &after.blind_index(&clear));
+        assert!(
+            old_key.open(*id, "id_number", sealed).is_err(),
+            "the old key no longer opens it"
+        );
+    }
+    let _ = persons::id.eq(uuid::Uuid::nil());
+}
