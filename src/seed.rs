@@ -12,7 +12,6 @@ use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::domain::roles::{DepartmentType, OrgKind, Role, UnitKind};
 use crate::http::api::org_units::{insert_unit, UnitOut};
 use crate::http::api::persons::{insert_person, NewPerson};
-use crate::pii::PiiCipher;
 
 /// The demo city's statistical code.
 pub const DEMO_CITY_CODE: &str = "370883000000";
