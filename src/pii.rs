@@ -235,4 +235,3 @@ mod tests {
         assert_ne!(a.blind_index("x"), b.blind_index("x"));
     }
 }
-

@@ -43,7 +43,7 @@ pub fn build_pool(
             let mut conn = AsyncPgConnection::establish(&url).await?;
             let sql = format!(
                 "SET statement_timeout = {}; SET lock_timeout = {}; \
-                 SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'",
+                 SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'; SET jit = off",
                 limits.statement_timeout_ms, limits.lock_timeout_ms, limits.idle_in_tx_timeout_ms
             );
             diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, &sql)

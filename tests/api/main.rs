@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod hardening;
 mod helpers;
+mod import;
 mod needs;
 mod needs_props;
 mod openapi;

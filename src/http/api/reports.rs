@@ -455,37 +455,89 @@ pub async fn needs(
             "count(*) FILTER (WHERE {filed} AND category = '{c}')"
         ));
     }
-    let n = exprs.len();
-    let sql = format!(
-        "SELECT {{grp}} AS grp, ARRAY[{}]::bigint[] AS counts FROM needs \
-         WHERE {{col}} = $1 AND ((created_at >= $2 AND created_at < $3) OR (closed_at >= $2 AND closed_at < $3))",
-        exprs.join(", ")
-    );
+    // two index range scans (filed in the period; closed in the period), grouped by the
+    // dimensions; the pivot into columns happens here
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Nullable<SqlUuid>)]
         grp: Option<Uuid>,
-        #[diesel(sql_type = diesel::sql_types::Array<BigInt>)]
-        counts: Vec<i64>,
+        #[diesel(sql_type = Text)]
+        state: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        lp: Option<String>,
+        #[diesel(sql_type = Text)]
+        level: String,
+        #[diesel(sql_type = Text)]
+        category: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
     }
-    let (unit_id, start, end) = (sc.unit.id, sc.start, sc.end);
-    let (totals, children) = grouped::<Row, _>(
-        &mut conn,
-        &sc,
-        &sql,
-        move |q| {
-            q.into_boxed()
-                .bind::<SqlUuid, _>(unit_id)
-                .bind::<Timestamptz, _>(start)
-                .bind::<Timestamptz, _>(end)
-        },
-        |r| r.grp,
-        |r| match r {
-            Some(r) => r.counts.iter().map(|c| json!(c)).collect(),
-            None => vec![json!(0); n],
-        },
-    )
+    let _ = exprs;
+    let (unit_id, city, start, end) = (sc.unit.id, sc.unit.city_id, sc.start, sc.end);
+    let col = unit_column(&sc.unit.kind);
+    let child = child_column(&sc.unit.kind);
+    let grp = child
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "NULL::uuid".into());
+    let filed: Vec<Row> = diesel::sql_query(format!(
+        "SELECT {grp} AS grp, state, loop AS lp, level, category, count(*) AS n FROM needs \
+         WHERE city_id = $4 AND {col} = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1, 2, 3, 4, 5"
+    ))
+    .bind::<SqlUuid, _>(unit_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<SqlUuid, _>(city)
+    .load(&mut conn)
     .await?;
+    #[derive(QueryableByName)]
+    struct Closed {
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        grp: Option<Uuid>,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let closed: Vec<Closed> = diesel::sql_query(format!(
+        "SELECT {grp} AS grp, count(*) AS n FROM needs \
+         WHERE city_id = $4 AND {col} = $1 AND state = 'closed' AND closed_at >= $2 AND closed_at < $3 GROUP BY 1"
+    ))
+    .bind::<SqlUuid, _>(unit_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<SqlUuid, _>(city)
+    .load(&mut conn)
+    .await?;
+    let keys: Vec<String> = columns.iter().map(|c| c.key.clone()).collect();
+    let values = |g: Option<Uuid>, all: bool| -> Vec<Value> {
+        let mut counts = vec![0i64; keys.len()];
+        for r in filed.iter().filter(|r| all || r.grp == g) {
+            counts[0] += r.n;
+            let lp = r.lp.clone().unwrap_or_else(|| "untriaged".into());
+            for k in [
+                format!("by_state.{}", r.state),
+                format!("by_loop.{lp}"),
+                format!("by_level.{}", r.level),
+                format!("by_category.{}", r.category),
+            ] {
+                if let Some(i) = keys.iter().position(|x| *x == k) {
+                    counts[i] += r.n;
+                }
+            }
+        }
+        counts[1] = closed
+            .iter()
+            .filter(|c| all || c.grp == g)
+            .map(|c| c.n)
+            .sum();
+        counts.into_iter().map(|c| json!(c)).collect()
+    };
+    let totals = values(None, true);
+    let mut children = Vec::new();
+    if child.is_some() {
+        for u in children_of(&mut conn, &sc.unit).await? {
+            let v = values(Some(u.id), false);
+            children.push((u, v));
+        }
+    }
     Table {
         name: "needs",
         unit: sc.unit_ref(),
@@ -551,17 +603,22 @@ pub async fn sla(
 ) -> AppResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let sc = resolve(&mut conn, &caller, &q.0).await?;
-    let (unit_id, start, end, now) = (sc.unit.id, sc.start, sc.end, Utc::now());
+    let (unit_id, start, end, now, city) =
+        (sc.unit.id, sc.start, sc.end, Utc::now(), sc.unit.city_id);
     let needs_sql = "SELECT {grp} AS grp, \
           count(*) FILTER (WHERE c) AS closed, \
           count(*) FILTER (WHERE c AND NOT ever_overdue) AS closed_on_time, \
           count(*) FILTER (WHERE c AND reopen_count > 0) AS closed_reopened, \
-          count(*) FILTER (WHERE state NOT IN ('closed', 'withdrawn') AND due_at < $4) AS overdue_now, \
+          count(*) FILTER (WHERE NOT c) AS overdue_now, \
           avg(days) FILTER (WHERE c) AS mean_days, \
           percentile_cont(0.9) WITHIN GROUP (ORDER BY days) FILTER (WHERE c) AS p90_days \
-        FROM (SELECT *, (state = 'closed' AND closed_at >= $2 AND closed_at < $3) AS c, \
-                     extract(epoch FROM closed_at - created_at)::float8 / 86400 AS days \
-              FROM needs WHERE {col} = $1 AND ((closed_at >= $2 AND closed_at < $3) OR state NOT IN ('closed', 'withdrawn'))) n";
+        FROM ( \
+          SELECT town_id, village_id, ever_overdue, reopen_count, true AS c, \
+                 extract(epoch FROM closed_at - created_at)::float8 / 86400 AS days \
+          FROM needs WHERE city_id = $5 AND {col} = $1 AND state = 'closed' AND closed_at >= $2 AND closed_at < $3 \
+          UNION ALL \
+          SELECT town_id, village_id, ever_overdue, reopen_count, false, NULL \
+          FROM needs WHERE city_id = $5 AND {col} = $1 AND state NOT IN ('closed', 'withdrawn') AND due_at < $4) n";
     let (a, ac) = grouped::<SlaNeeds, _>(
         &mut conn,
         &sc,
@@ -572,6 +629,7 @@ pub async fn sla(
                 .bind::<Timestamptz, _>(start)
                 .bind::<Timestamptz, _>(end)
                 .bind::<Timestamptz, _>(now)
+                .bind::<SqlUuid, _>(city)
         },
         |r| r.grp,
         |r| match r {
@@ -604,7 +662,7 @@ pub async fn sla(
           count(*) FILTER (WHERE e.action = 'return') AS returns, \
           count(*) FILTER (WHERE e.action = 'reroute') AS reroutes \
         FROM need_events e JOIN needs n ON n.id = e.need_id \
-        WHERE n.{col} = $1 AND e.city_id = n.city_id AND e.at >= $2 AND e.at < $3 \
+        WHERE e.city_id = $4 AND n.{col} = $1 AND e.at >= $2 AND e.at < $3 \
           AND e.action IN ('auto_escalate', 'verify', 'return', 'reroute')";
     let events_sql = events_sql.replace("{grp}", "{grpx}");
     let events_sql = match child_column(&sc.unit.kind) {
@@ -620,6 +678,7 @@ pub async fn sla(
                 .bind::<SqlUuid, _>(unit_id)
                 .bind::<Timestamptz, _>(start)
                 .bind::<Timestamptz, _>(end)
+                .bind::<SqlUuid, _>(city)
         },
         |r| r.grp,
         |r| match r {

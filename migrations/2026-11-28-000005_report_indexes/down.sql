@@ -1,0 +1,1 @@
+DROP INDEX need_events_report_idx, needs_city_open_due_idx, needs_city_closed_idx, needs_city_created_idx;
