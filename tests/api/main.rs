@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod faults;
 mod hardening;
 mod helpers;
 mod import;

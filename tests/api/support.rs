@@ -211,7 +211,11 @@ impl Resp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let db_url = fresh_database().await;
+    spawn_app_on(fresh_database().await).await
+}
+
+/// The app on a given (migrated) database.
+pub async fn spawn_app_on(db_url: String) -> TestApp {
     let config = zhucan::config::Config::for_tests(db_url.clone());
     let pool = zhucan::server::pool(&config, &db_url).expect("pool");
     let state = zhucan::server::state(&config, pool);
@@ -385,7 +389,11 @@ async fn add_org(
 
 /// Two cities: A (towns T1 with villages V1, V2; T2 with V3) and B (town BT with village BV).
 pub async fn world() -> World {
-    let app = spawn_app().await;
+    world_in(spawn_app().await).await
+}
+
+/// The fixture world in a given app's database.
+pub async fn world_in(app: TestApp) -> World {
     let mut conn = app.db().await;
     let c = &mut conn;
     let mut units = HashMap::new();
