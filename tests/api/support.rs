@@ -216,7 +216,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app on a given (migrated) database.
 pub async fn spawn_app_on(db_url: String) -> TestApp {
-    let config = zhucan::config::Config::for_tests(db_url.clone());
+    spawn_app_with(db_url, |_| {}).await
+}
+
+/// The app on a given database with an adjusted configuration.
+pub async fn spawn_app_with(
+    db_url: String,
+    adjust: impl FnOnce(&mut zhucan::config::Config),
+) -> TestApp {
+    let mut config = zhucan::config::Config::for_tests(db_url.clone());
+    adjust(&mut config);
     let pool = zhucan::server::pool(&config, &db_url).expect("pool");
     let state = zhucan::server::state(&config, pool);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
