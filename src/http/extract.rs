@@ -255,3 +255,43 @@ pub fn decode_cursor(c: &str) -> Option<Uuid> {
         .ok()?;
     Uuid::from_slice(&bytes).ok()
 }
+
+/// `limit` and `cursor` of a list ordered by a per-parent sequence (a need's events, a
+/// campaign's ledger): the cursor is the last `seq` seen.
+#[derive(Debug, Clone, Copy)]
+pub struct SeqPage {
+    /// How many rows to answer.
+    pub limit: i64,
+    /// Rows with a `seq` strictly after this.
+    pub after: i32,
+}
+
+impl SeqPage {
+    /// Validates the raw values: limit 1..=200 (larger is capped, `default` when absent), a cursor we issued.
+    pub fn new(limit: Option<i64>, cursor: Option<&str>, default: i64) -> AppResult<SeqPage> {
+        let limit = match limit {
+            None => default,
+            Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
+            Some(n) => n.min(MAX_LIMIT),
+        };
+        let after = match cursor {
+            None | Some("") => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| AppError::field("cursor", "is not a cursor this API issued"))?,
+        };
+        Ok(SeqPage { limit, after })
+    }
+
+    /// Trims the one-extra row fetched and returns the next cursor.
+    pub fn finish<T>(&self, mut rows: Vec<T>, seq: impl Fn(&T) -> i32) -> (Vec<T>, Option<String>) {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next = if more {
+            rows.last().map(|r| seq(r).to_string())
+        } else {
+            None
+        };
+        (rows, next)
+    }
+}

@@ -18,7 +18,7 @@ use crate::db::schema::{
 use crate::domain::need::{Action, ActionKind, Category, Level, Loop, State, Urgency};
 use crate::domain::roles::{OrgKind, PersonStatus, Role};
 use crate::http::error::{AppError, AppResult, FieldError};
-use crate::http::extract::{etag, if_match, path_id, Body, Page, Query};
+use crate::http::extract::{etag, if_match, path_id, Body, Page, Query, SeqPage};
 use crate::http::AppState;
 use crate::needs::{self as svc, Actor, EventRow, Extras, NeedRow};
 
@@ -317,35 +317,18 @@ pub async fn events(
     q: Query<EventQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
-    let limit = match q.0.limit {
-        None => 200,
-        Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
-        Some(n) => n.min(200),
-    };
-    let after: i32 = match q.0.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c
-            .parse()
-            .map_err(|_| AppError::field("cursor", "is not a cursor this API issued"))?,
-    };
+    let page = SeqPage::new(q.0.limit, q.0.cursor.as_deref(), 200)?;
     let mut conn = state.conn().await?;
     svc::load_in_scope(&mut conn, &caller, id).await?;
     let rows: Vec<EventRow> = need_events::table
         .filter(need_events::need_id.eq(id))
-        .filter(need_events::seq.gt(after))
+        .filter(need_events::seq.gt(page.after))
         .order(need_events::seq)
-        .limit(limit + 1)
+        .limit(page.limit + 1)
         .select(EventRow::as_select())
         .load(&mut conn)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page.finish(rows, |e| e.seq);
     Ok(ok(&Paged {
         items: rows.into_iter().map(EventOut::from).collect::<Vec<_>>(),
         next_cursor,

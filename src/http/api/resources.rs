@@ -15,7 +15,7 @@ use crate::db::schema::{campaign_balances, campaigns, ledger_entries, needs};
 use crate::domain::need::{Category, Loop, State};
 use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
-use crate::http::extract::{path_id, Body, Page, Query};
+use crate::http::extract::{path_id, Body, Page, Query, SeqPage};
 use crate::http::AppState;
 use crate::ledger::{append, lock_campaign, LedgerRow, NewEntry};
 use crate::needs::{append_event, Actor, NeedRow};
@@ -745,34 +745,18 @@ pub async fn ledger(
     q: Query<SeqQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
-    let limit = match q.0.limit {
-        None => 50,
-        Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
-        Some(n) => n.min(200),
-    };
-    let after: i32 = match q.0.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c
-            .parse()
-            .map_err(|_| AppError::field("cursor", "is not a cursor this API issued"))?,
-    };
+    let page = SeqPage::new(q.0.limit, q.0.cursor.as_deref(), 50)?;
     let mut conn = state.conn().await?;
     campaign_in_scope(&mut conn, &caller, id).await?;
-    let mut rows: Vec<LedgerRow> = ledger_entries::table
+    let rows: Vec<LedgerRow> = ledger_entries::table
         .filter(ledger_entries::campaign_id.eq(id))
-        .filter(ledger_entries::seq.gt(after))
+        .filter(ledger_entries::seq.gt(page.after))
         .order(ledger_entries::seq)
-        .limit(limit + 1)
+        .limit(page.limit + 1)
         .select(LedgerRow::as_select())
         .load(&mut conn)
         .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page.finish(rows, |r| r.seq);
     Ok(ok(&Paged {
         items: rows,
         next_cursor,
