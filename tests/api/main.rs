@@ -3,7 +3,9 @@
 mod support;
 
 mod auth;
+mod authz;
 mod faults;
+mod fuzz_regressions;
 mod hardening;
 mod helpers;
 mod import;

@@ -68,7 +68,15 @@ pub async fn list(
         .into_boxed();
     query = match caller.scope {
         Scope::All => query,
-        Scope::City(c) => query.filter(audit_log::city_id.eq(c)),
+        // rows written by the city's users, and rows about the city's persons whoever wrote
+        // them (a deployment admin's reveal of a resident is the city's business too)
+        Scope::City(c) => query.filter(
+            audit_log::city_id.eq(c).or(audit_log::person_id.eq_any(
+                persons::table
+                    .filter(persons::city_id.eq(c))
+                    .select(persons::id.nullable()),
+            )),
+        ),
         Scope::Town(t) => query.filter(
             audit_log::person_id.eq_any(
                 persons::table

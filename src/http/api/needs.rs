@@ -825,6 +825,10 @@ pub async fn act(
     let mut conn = state.conn().await?;
     let current = svc::load_in_scope(&mut conn, &caller, id).await?;
     let Some(kind) = ActionKind::parse(&action) else {
+        // an auditor may take no action at all: 403 comes before the state (SPEC §5)
+        if caller.is(&[crate::domain::roles::Role::Auditor]) {
+            return Err(AppError::Forbidden("your role may not do this"));
+        }
         return Err(AppError::conflict(
             "invalid_transition",
             format!("there is no action {action:?}"),

@@ -87,12 +87,15 @@ pub struct TeamQuery {
     pub cursor: Option<String>,
 }
 
-/// Teams the caller sees: its city's (a volunteer team serves across the tree).
+/// Teams the caller sees: those of its unit and below, like everything else in the tree
+/// (a town sees its own teams and its villages'; a village only its own).
 fn scoped(caller: &Caller) -> volunteer_teams::BoxedQuery<'static, diesel::pg::Pg> {
     let q = volunteer_teams::table.into_boxed();
-    match caller.city_id {
-        Some(c) => q.filter(volunteer_teams::city_id.eq(c)),
-        None => q,
+    match caller.scope {
+        Scope::All => q,
+        Scope::City(c) => q.filter(volunteer_teams::city_id.eq(c)),
+        Scope::Town(t) => q.filter(volunteer_teams::town_id.eq(t)),
+        Scope::Village(v) => q.filter(volunteer_teams::org_unit_id.eq(v)),
     }
 }
 
@@ -432,24 +435,14 @@ pub async fn list_records(
         if let Some(c) = caller.city_id {
             b = b.filter(service_records::city_id.eq(c));
         }
-        // a village or town sees the records of needs in its part of the tree
-        b = match caller.scope {
-            Scope::Town(t) => b.filter(
-                service_records::need_id.eq_any(
-                    crate::db::schema::needs::table
-                        .filter(crate::db::schema::needs::town_id.eq(t))
-                        .select(crate::db::schema::needs::id),
-                ),
-            ),
-            Scope::Village(v) => b.filter(
-                service_records::need_id.eq_any(
-                    crate::db::schema::needs::table
-                        .filter(crate::db::schema::needs::village_id.eq(v))
-                        .select(crate::db::schema::needs::id),
-                ),
-            ),
-            _ => b,
-        };
+        // the records of the needs the caller sees (its part of the tree; for a department
+        // officer or site staff, only the needs routed to them)
+        if caller.is_narrow() || !matches!(caller.scope, Scope::All | Scope::City(_)) {
+            b = b.filter(
+                service_records::need_id
+                    .eq_any(crate::needs::scoped(&caller).select(crate::db::schema::needs::id)),
+            );
+        }
         if let Some(h) = q.helper_id {
             b = b.filter(service_records::helper_id.eq(h));
         }
