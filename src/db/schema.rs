@@ -331,6 +331,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sla_event_daily (city_id, village_id, day) {
+        city_id -> Uuid,
+        town_id -> Uuid,
+        village_id -> Uuid,
+        day -> Date,
+        auto_escalations -> Int4,
+        followups -> Int4,
+        satisfied -> Int4,
+        satisfaction_sum -> Float8,
+        satisfaction_n -> Int4,
+        returns -> Int4,
+        reroutes -> Int4,
+    }
+}
+
 diesel::joinable!(contact_group_members -> helpers (helper_id));
 diesel::joinable!(contact_group_members -> persons (person_id));
 diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
@@ -360,6 +376,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     persons,
     refresh_tokens,
     service_records,
+    sla_event_daily,
     sla_policies,
     users,
     visits,

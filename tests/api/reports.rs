@@ -590,6 +590,33 @@ mod figures {
             )
             .await
             .problem(422, "validation_failed");
+
+        // the event summary the SLA report reads, kept row by row by its trigger, equals a
+        // recomputation from the history
+        #[derive(diesel::QueryableByName)]
+        struct Snap {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            rows: String,
+        }
+        let snap = "SELECT coalesce(string_agg(format('%s %s %s %s %s %s %s %s %s', village_id, day, \
+                    auto_escalations, followups, satisfied, satisfaction_sum, satisfaction_n, returns, \
+                    reroutes), E'\\n' ORDER BY village_id, day), '') AS rows FROM sla_event_daily";
+        let mut db = w.app.db().await;
+        let kept: Snap = diesel_async::RunQueryDsl::get_result(diesel::sql_query(snap), &mut db)
+            .await
+            .expect("summary");
+        assert!(
+            kept.rows.contains(" 1 "),
+            "the summary holds the follow-ups: {}",
+            kept.rows
+        );
+        db.batch_execute("SELECT sla_event_daily_rebuild()")
+            .await
+            .expect("rebuild");
+        let rebuilt: Snap = diesel_async::RunQueryDsl::get_result(diesel::sql_query(snap), &mut db)
+            .await
+            .expect("summary");
+        assert_eq!(kept.rows, rebuilt.rows);
     }
 
     #[tokio::test]

@@ -654,30 +654,27 @@ pub async fn sla(
         },
     )
     .await?;
+    // the event counts come from the maintained daily summary (migration 000006), kept by a
+    // trigger in the same transaction as each event: a few rows per village and day
     let events_sql = "SELECT {grp} AS grp, \
-          count(*) FILTER (WHERE e.action = 'auto_escalate') AS auto_escalations, \
-          count(*) FILTER (WHERE e.action = 'verify') AS followups, \
-          count(*) FILTER (WHERE e.action = 'verify' AND (e.payload->>'satisfied')::boolean) AS satisfied, \
-          avg((e.payload->>'satisfaction')::float8) FILTER (WHERE e.action = 'verify') AS mean_satisfaction, \
-          count(*) FILTER (WHERE e.action = 'return') AS returns, \
-          count(*) FILTER (WHERE e.action = 'reroute') AS reroutes \
-        FROM need_events e JOIN needs n ON n.id = e.need_id \
-        WHERE e.city_id = $4 AND n.{col} = $1 AND e.at >= $2 AND e.at < $3 \
-          AND e.action IN ('auto_escalate', 'verify', 'return', 'reroute')";
-    let events_sql = events_sql.replace("{grp}", "{grpx}");
-    let events_sql = match child_column(&sc.unit.kind) {
-        Some(_) => events_sql.replace("{grpx}", "n.{grp}"),
-        None => events_sql.replace("{grpx}", "{grp}"),
-    };
+          coalesce(sum(auto_escalations), 0)::bigint AS auto_escalations, \
+          coalesce(sum(followups), 0)::bigint AS followups, \
+          coalesce(sum(satisfied), 0)::bigint AS satisfied, \
+          (sum(satisfaction_sum) / nullif(sum(satisfaction_n), 0))::float8 AS mean_satisfaction, \
+          coalesce(sum(returns), 0)::bigint AS returns, \
+          coalesce(sum(reroutes), 0)::bigint AS reroutes \
+        FROM sla_event_daily \
+        WHERE city_id = $4 AND {col} = $1 AND day >= $2 AND day <= $3";
+    let (from_day, to_day) = (sc.from, sc.to);
     let (b, bc) = grouped::<SlaEvents, _>(
         &mut conn,
         &sc,
-        &events_sql,
+        events_sql,
         move |q| {
             q.into_boxed()
                 .bind::<SqlUuid, _>(unit_id)
-                .bind::<Timestamptz, _>(start)
-                .bind::<Timestamptz, _>(end)
+                .bind::<diesel::sql_types::Date, _>(from_day)
+                .bind::<diesel::sql_types::Date, _>(to_day)
                 .bind::<SqlUuid, _>(city)
         },
         |r| r.grp,
