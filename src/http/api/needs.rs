@@ -198,6 +198,7 @@ pub struct NeedQuery {
     /// One person's needs.
     pub person_id: Option<Uuid>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -302,6 +303,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Page size (1–200, default 200).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -340,72 +342,81 @@ fn request_hash(body: &Value) -> Vec<u8> {
     Sha256::digest(body.to_string().as_bytes()).to_vec()
 }
 
-/// Claims an idempotency key: `Ok(None)` when this request owns it, `Ok(Some(reply))` to replay.
+/// The advisory lock a filing holds on its (user, key) while it runs.
+fn key_lock(user: Uuid, key: &str) -> i64 {
+    let digest = Sha256::new()
+        .chain_update(user.as_bytes())
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Claims an idempotency key inside the filing's transaction: `Ok(None)` when this request owns
+/// it, `Ok(Some((status, body)))` to replay. "In flight" is a transaction-scoped advisory lock,
+/// and the key row commits with the need and its answer, so a request that dies (process killed,
+/// connection gone) leaves nothing behind: its replay files the need once, at once.
 async fn claim_key(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     key: &str,
     hash: &[u8],
-) -> AppResult<Option<HttpResponse>> {
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::user_id.eq(user),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(hash),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 1 {
-        return Ok(None);
+) -> AppResult<Option<(i32, Value)>> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        got: bool,
     }
-    let (stored_hash, status, response, created): (
-        Vec<u8>,
-        Option<i32>,
-        Option<Value>,
-        DateTime<Utc>,
-    ) = idempotency_keys::table
+    let lock: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS got")
+        .bind::<diesel::sql_types::BigInt, _>(key_lock(user, key))
+        .get_result(conn)
+        .await?;
+    if !lock.got {
+        return Err(AppError::conflict(
+            "conflict",
+            "a request with this Idempotency-Key is still in flight",
+        ));
+    }
+    let found: Option<(Vec<u8>, Option<i32>, Option<Value>)> = idempotency_keys::table
         .find((user, key))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::status,
             idempotency_keys::response,
-            idempotency_keys::created_at,
         ))
         .first(conn)
-        .await?;
-    if stored_hash != hash {
-        return Err(AppError::Validation {
+        .await
+        .optional()?;
+    match found {
+        None => {
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::user_id.eq(user),
+                    idempotency_keys::key.eq(key),
+                    idempotency_keys::request_hash.eq(hash),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(None)
+        }
+        Some((stored, _, _)) if stored != hash => Err(AppError::Validation {
             code: "idempotency_key_reused",
             errors: vec![FieldError::new(
                 "Idempotency-Key",
                 "was used with another body",
             )],
-        });
-    }
-    match (status, response) {
-        (Some(s), Some(body)) => {
-            let status = actix_web::http::StatusCode::from_u16(s as u16)
-                .unwrap_or(actix_web::http::StatusCode::CREATED);
-            let mut reply = HttpResponse::build(status);
-            reply.insert_header(("Idempotent-Replayed", "true"));
-            if let Some(v) = body.get("version").and_then(Value::as_i64) {
-                reply.insert_header(etag(v as i32));
-            }
-            Ok(Some(reply.json(body)))
-        }
-        _ if Utc::now() - created > chrono::Duration::seconds(60) => {
-            // the first attempt died without an answer: this one takes the key over
+        }),
+        Some((_, Some(status), Some(body))) => Ok(Some((status, body))),
+        Some(_) => {
+            // a claim without an answer (committed on its own by an older build): nobody holds
+            // the lock, so its request is gone and this one takes the key over
             diesel::update(idempotency_keys::table.find((user, key)))
                 .set(idempotency_keys::created_at.eq(Utc::now()))
                 .execute(conn)
                 .await?;
             Ok(None)
         }
-        _ => Err(AppError::conflict(
-            "conflict",
-            "a request with this Idempotency-Key is still in flight",
-        )),
     }
 }
 
@@ -434,21 +445,37 @@ pub async fn create(
         return Err(AppError::field("Idempotency-Key", "1–200 characters"));
     }
     let mut conn = state.conn().await?;
-    if let Some(k) = &key {
-        if let Some(replay) = claim_key(&mut conn, caller.user_id, k, &request_hash(&raw)).await? {
-            return Ok(replay);
+    let n = match key {
+        None => file_need(&mut conn, &caller, raw, None).await?,
+        Some(k) => {
+            // the claim, the need and its answer commit together; a refused request rolls its
+            // claim back, so the client may correct it and retry with the same key
+            let hash = request_hash(&raw);
+            let user = caller.user_id;
+            let caller = &caller;
+            let filed = conn
+                .transaction::<_, AppError, _>(async move |conn| {
+                    match claim_key(conn, user, &k, &hash).await? {
+                        Some(first) => Ok(Err(first)),
+                        None => file_need(conn, caller, raw, Some(&k)).await.map(Ok),
+                    }
+                })
+                .await?;
+            match filed {
+                Ok(n) => n,
+                Err((status, body)) => {
+                    let status = actix_web::http::StatusCode::from_u16(status as u16)
+                        .unwrap_or(actix_web::http::StatusCode::CREATED);
+                    let mut reply = HttpResponse::build(status);
+                    reply.insert_header(("Idempotent-Replayed", "true"));
+                    if let Some(v) = body.get("version").and_then(Value::as_i64) {
+                        reply.insert_header(etag(v as i32));
+                    }
+                    return Ok(reply.json(body));
+                }
+            }
         }
-    }
-    let result = file_need(&mut conn, &caller, raw, key.as_deref()).await;
-    if result.is_err() {
-        if let Some(k) = &key {
-            // a refused request does not hold the key: the client may correct it and retry
-            let _ = diesel::delete(idempotency_keys::table.find((caller.user_id, k.as_str())))
-                .execute(&mut conn)
-                .await;
-        }
-    }
-    let n = result?;
+    };
     Ok(HttpResponse::Created()
         .insert_header(etag(n.version))
         .insert_header((header::LOCATION, format!("/api/v1/needs/{}", n.id)))
