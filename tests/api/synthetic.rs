@@ -2,7 +2,7 @@
 //! `verify` finds any tampering with the chains.
 
 use crate::support::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
@@ -10,6 +10,34 @@ use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 struct N {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+#[derive(QueryableByName)]
+struct Fk {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    child: String,
+    #[diesel(sql_type = Text)]
+    parent: String,
+    #[diesel(sql_type = Text)]
+    cols: String,
+    #[diesel(sql_type = Text)]
+    pcols: String,
+}
+
+async fn schema(db: &mut diesel_async::AsyncPgConnection) -> Vec<String> {
+    let lines: Vec<Line> = diesel::sql_query(zhucan::synthetic::SCHEMA_FINGERPRINT_SQL)
+        .load(db)
+        .await
+        .expect("schema fingerprint");
+    lines.into_iter().map(|l| l.line).collect()
 }
 
 async fn count(db: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
@@ -30,9 +58,16 @@ async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_fou
         persons_per_village: 50,
     };
     let hash = zhucan::auth::password::hash_blocking(PASSWORD).expect("hash");
+    let migrated = schema(&mut app.db().await).await;
+    assert!(migrated
+        .iter()
+        .any(|l| l.contains("need_events_append_only")));
     let summary = zhucan::synthetic::run(&app.db_url, params, &app.state.pii, &hash)
         .await
         .expect("synthetic");
+    // the load dropped secondary indexes and ran without triggers: all back, exactly as migrated
+    assert_eq!(schema(&mut app.db().await).await, migrated);
+    assert!(summary.frozen && summary.unchecked, "{summary:?}");
     let rows = |t: &str| {
         summary
             .rows
@@ -44,6 +79,86 @@ async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_fou
     assert_eq!(rows("persons"), 3_000);
     assert_eq!(rows("needs"), 6_000);
     let mut db = app.db().await;
+    // the load skipped the foreign-key checks: every reference must hold all the same
+    let fks: Vec<Fk> = diesel::sql_query(
+        "SELECT conname::text AS name, conrelid::regclass::text AS child, confrelid::regclass::text AS parent, \
+           (SELECT string_agg('c.' || quote_ident(a.attname), ',' ORDER BY k.ord) FROM unnest(conkey) WITH ORDINALITY k(att, ord) \
+              JOIN pg_attribute a ON a.attrelid = conrelid AND a.attnum = k.att) AS cols, \
+           (SELECT string_agg('p.' || quote_ident(a.attname), ',' ORDER BY k.ord) FROM unnest(confkey) WITH ORDINALITY k(att, ord) \
+              JOIN pg_attribute a ON a.attrelid = confrelid AND a.attnum = k.att) AS pcols \
+         FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
+    )
+    .load(&mut db)
+    .await
+    .expect("foreign keys");
+    assert!(fks.len() > 40, "{}", fks.len());
+    for fk in &fks {
+        let not_null = fk
+            .cols
+            .split(',')
+            .map(|c| format!("{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let sql = format!(
+            "SELECT count(*) AS n FROM {} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} p WHERE ({}) = ({}))",
+            fk.child, fk.parent, fk.pcols, fk.cols
+        );
+        assert_eq!(count(&mut db, &sql).await, 0, "{}: {sql}", fk.name);
+    }
+    // the SLA report's event summary was rebuilt by the load: its follow-ups are the history's
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT coalesce(sum(followups), 0)::bigint AS n FROM sla_event_daily"
+        )
+        .await,
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM need_events WHERE action = 'verify'"
+        )
+        .await
+    );
+    assert!(
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM need_events WHERE action = 'verify'"
+        )
+        .await
+            > 0
+    );
+    // a user of every role, campaigns with a ledger, allocations recorded on needs, volunteer hours
+    assert_eq!(
+        count(&mut db, "SELECT count(DISTINCT role) AS n FROM users").await,
+        8
+    );
+    assert_eq!(
+        count(&mut db, "SELECT count(*) AS n FROM campaigns").await,
+        6
+    );
+    assert!(
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM ledger_entries WHERE entry = 'allocation'"
+        )
+        .await
+            > 0
+    );
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM ledger_entries WHERE entry = 'allocation'"
+        )
+        .await,
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM need_events WHERE action = 'allocate'"
+        )
+        .await
+    );
+    assert!(count(&mut db, "SELECT count(*) AS n FROM service_records").await > 0);
+    assert_eq!(count(&mut db, "SELECT count(*) AS n FROM persons p WHERE p.group_size <> (SELECT count(*) FROM contact_group_members m WHERE m.person_id = p.id)").await, 0);
+    // a synthetic user signs in with the documented password
+    app.login("synthetic_admin").await;
     // contact groups: complete ones have exactly three distinct helpers of the person's town, within capacity
     assert_eq!(count(&mut db, "SELECT count(*) AS n FROM persons p WHERE p.group_size = 3 AND (SELECT count(DISTINCT helper_id) FROM contact_group_members m WHERE m.person_id = p.id) <> 3").await, 0);
     assert_eq!(count(&mut db, "SELECT count(*) AS n FROM persons p WHERE p.group_size = 0 AND EXISTS (SELECT 1 FROM contact_group_members m WHERE m.person_id = p.id)").await, 0);
