@@ -28,6 +28,9 @@ pub struct Config {
     pub pool_size: usize,
     /// How long a request waits for a pooled connection (`DB_POOL_WAIT_MS`, default 3000).
     pub pool_wait: Duration,
+    /// `DB_POOL_RECYCLE=fast`: hand out pooled connections without the `SELECT 1` check that
+    /// `verified` (the default) runs on every checkout (two per request).
+    pub pool_recycle_fast: bool,
     /// `statement_timeout` per connection (`DB_STATEMENT_TIMEOUT_MS`, default 10000).
     pub statement_timeout_ms: u64,
     /// Lifetime of access tokens (≤ 15 min).
@@ -107,6 +110,11 @@ impl Config {
             log_json: env("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             pool_size: env_num("DB_POOL_SIZE", 16)?,
             pool_wait: Duration::from_millis(env_num("DB_POOL_WAIT_MS", 3000)?),
+            pool_recycle_fast: match env("DB_POOL_RECYCLE").as_deref() {
+                None | Some("verified") => false,
+                Some("fast") => true,
+                Some(v) => bail!("DB_POOL_RECYCLE must be verified or fast, got {v:?}"),
+            },
             statement_timeout_ms: env_num("DB_STATEMENT_TIMEOUT_MS", 10_000)?,
             access_ttl: Duration::from_secs(access_secs),
             refresh_ttl: Duration::from_secs(env_num("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
@@ -127,6 +135,7 @@ impl Config {
             log_json: false,
             pool_size: 4,
             pool_wait: Duration::from_secs(5),
+            pool_recycle_fast: false,
             statement_timeout_ms: 10_000,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),

@@ -177,6 +177,54 @@ pub fn narrow_persons(
     )
 }
 
+/// One need in scope, locked for the caller's transaction (`FOR UPDATE`), or 404: the same
+/// filter as [`scoped`], written out per scope because a boxed query cannot take a lock.
+pub async fn load_in_scope_for_update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> AppResult<NeedRow> {
+    let q = needs::table
+        .filter(needs::id.eq(id))
+        .select(NeedRow::as_select());
+    let row = if caller.is_narrow() {
+        let org = caller.organization_id.unwrap_or(Uuid::nil());
+        q.filter(
+            needs::id.eq_any(
+                need_access::table
+                    .filter(need_access::organization_id.eq(org))
+                    .select(need_access::need_id),
+            ),
+        )
+        .for_update()
+        .first(conn)
+        .await?
+    } else {
+        match caller.scope {
+            Scope::All => q.for_update().first(conn).await?,
+            Scope::City(c) => {
+                q.filter(needs::city_id.eq(c))
+                    .for_update()
+                    .first(conn)
+                    .await?
+            }
+            Scope::Town(t) => {
+                q.filter(needs::town_id.eq(t))
+                    .for_update()
+                    .first(conn)
+                    .await?
+            }
+            Scope::Village(v) => {
+                q.filter(needs::village_id.eq(v))
+                    .for_update()
+                    .first(conn)
+                    .await?
+            }
+        }
+    };
+    Ok(row)
+}
+
 /// One need in scope, or 404.
 pub async fn load_in_scope(
     conn: &mut AsyncPgConnection,
@@ -388,13 +436,17 @@ pub async fn append_event(
     at: DateTime<Utc>,
     payload: Value,
 ) -> AppResult<EventRow> {
-    let last: Option<(i32, Vec<u8>)> = need_events::table
-        .filter(need_events::need_id.eq(need.id))
-        .order(need_events::seq.desc())
-        .select((need_events::seq, need_events::hash))
-        .first(conn)
-        .await
-        .optional()?;
+    // filing (`from` is None) writes a need's first event: there is nothing before it to read
+    let last: Option<(i32, Vec<u8>)> = match from {
+        None => None,
+        Some(_) => need_events::table
+            .filter(need_events::need_id.eq(need.id))
+            .order(need_events::seq.desc())
+            .select((need_events::seq, need_events::hash))
+            .first(conn)
+            .await
+            .optional()?,
+    };
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, Some(h)),
         None => (1, None),

@@ -73,6 +73,38 @@ pub struct Caller {
     pub scope: Scope,
 }
 
+type CallerTuple = (
+    Uuid,
+    String,
+    String,
+    bool,
+    chrono::DateTime<chrono::Utc>,
+    Option<Uuid>,
+    Option<String>,
+    Option<Uuid>,
+    Option<String>,
+    Option<Uuid>,
+    Option<Uuid>,
+);
+
+impl From<CallerTuple> for CallerRow {
+    fn from(t: CallerTuple) -> Self {
+        CallerRow {
+            id: t.0,
+            username: t.1,
+            role: t.2,
+            active: t.3,
+            password_changed_at: t.4,
+            organization_id: t.5,
+            org_kind: t.6,
+            unit_id: t.7,
+            unit_kind: t.8,
+            city_id: t.9,
+            town_id: t.10,
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct CallerRow {
     #[diesel(sql_type = SqlUuid)]
@@ -143,22 +175,29 @@ impl Caller {
         user_id: Uuid,
         issued_at: u64,
     ) -> AppResult<Caller> {
-        let row: Option<CallerRow> = diesel::sql_query(
-            "SELECT u.id, u.username, u.role, u.active, u.password_changed_at, u.organization_id, \
-                    o.kind AS org_kind, o.org_unit_id AS unit_id, ou.kind AS unit_kind, u.city_id, ou.town_id \
-             FROM users u \
-             LEFT JOIN organizations o ON o.id = u.organization_id \
-             LEFT JOIN org_units ou ON ou.id = o.org_unit_id \
-             WHERE u.id = $1",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            diesel::result::Error::NotFound => Ok(None),
-            e => Err(AppError::from(e)),
-        })?;
+        use crate::db::schema::{org_units, organizations, users};
+        use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
+        // a DSL query (not sql_query) so that the connection's statement cache keeps it prepared
+        let row: Option<CallerRow> = users::table
+            .left_join(organizations::table.left_join(org_units::table))
+            .filter(users::id.eq(user_id))
+            .select((
+                users::id,
+                users::username,
+                users::role,
+                users::active,
+                users::password_changed_at,
+                users::organization_id,
+                organizations::kind.nullable(),
+                organizations::org_unit_id.nullable(),
+                org_units::kind.nullable(),
+                users::city_id,
+                org_units::town_id.nullable(),
+            ))
+            .first::<CallerTuple>(conn)
+            .await
+            .optional()?
+            .map(CallerRow::from);
         let row = row.ok_or(AppError::Unauthorized("unknown user"))?;
         if !row.active {
             return Err(AppError::Unauthorized("user disabled"));

@@ -30,13 +30,20 @@ pub struct SessionLimits {
 }
 
 /// Builds a sized pool with a wait timeout; every new connection gets the session limits.
+/// `recycle_fast` skips the liveness check (`SELECT 1`) deadpool otherwise runs on every checkout.
 pub fn build_pool(
     url: &str,
     size: usize,
     wait: Duration,
     limits: SessionLimits,
+    recycle_fast: bool,
 ) -> anyhow::Result<DbPool> {
     let mut cfg = ManagerConfig::default();
+    if recycle_fast {
+        // no `SELECT 1` on every checkout: a connection that died is found by its next query
+        // (one request answers 503) and dropped, instead of being replaced before it is used
+        cfg.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
+    }
     cfg.custom_setup = Box::new(move |url| {
         let url = url.to_string();
         async move {

@@ -1,0 +1,43 @@
+-- pgbench script: POST /api/v1/needs/{id}/actions/accept (town staff accepts a social need escalated to their town centre: escalated → in_progress)
+-- The endpoint's own SQL, as captured from the PostgreSQL log (log_statement = 'all') while the
+-- release server answered one request; see bench/sql/README.md and bench/sql/captured/accept.log.
+-- Ids and values that the server passes as parameters are pgbench variables here (ids) or
+-- literals (constant words, NULLs, now()); each `-- captured:` line is the start of the logged
+-- statement and is checked by `bench/run.sh --capture`.
+-- Not included: the pool's `SELECT $1` liveness check that deadpool runs on every checkout
+-- (twice per request: one for the caller, one for the handler); that is API overhead.
+
+\set one 1
+\set n :n + 1
+\set k :client_id + 1 + :nclients * (:n - 1)
+-- bench lookup, not the endpoint's: the next prepared need of this batch, and who acts (bench.act_t);
+-- every transaction takes its own row (k = client + clients × its count), as the API side does
+SELECT user_id, username, unit_id, need_id FROM bench.act_t WHERE batch = :batch AND k = :k \gset
+-- captured: SELECT u.id, u.username, u.role, u.active, u.password_changed_at
+--   (Caller::load, src/auth/caller.rs: every authenticated request, on its own pooled connection)
+SELECT u.id, u.username, u.role, u.active, u.password_changed_at, u.organization_id, o.kind AS org_kind, o.org_unit_id AS unit_id, ou.kind AS unit_kind, u.city_id, ou.town_id FROM users u LEFT JOIN organizations o ON o.id = u.organization_id LEFT JOIN org_units ou ON ou.id = o.org_unit_id WHERE u.id = :user_id;
+-- captured: SELECT "needs"."id", "needs"."city_id" ... WHERE (("needs"."town_id" = $1) AND ("needs"."id" = $2)) LIMIT $3
+--   (needs::load_in_scope, src/needs.rs)
+SELECT "needs"."id", "needs"."city_id", "needs"."town_id", "needs"."village_id", "needs"."person_id", "needs"."category", "needs"."description", "needs"."urgency", "needs"."state", "needs"."loop", "needs"."level", "needs"."handler_organization_id", "needs"."assignee_user_id", "needs"."assigned_site_id", "needs"."assigned_team_id", "needs"."referred_from_handler_id", "needs"."referred_from_level", "needs"."reporting_helper_id", "needs"."filed_by", "needs"."due_at", "needs"."overdue", "needs"."ever_overdue", "needs"."reopen_count", "needs"."satisfaction", "needs"."outcome", "needs"."resolution", "needs"."version", "needs"."created_at", "needs"."updated_at", "needs"."closed_at" FROM "needs" WHERE (("needs"."town_id" = :unit_id) AND ("needs"."id" = :need_id)) LIMIT :one \gset n_
+-- captured: SELECT "organizations"."kind" FROM "organizations" WHERE ("organizations"."id" = $1) LIMIT $2
+--   (needs::relation)
+SELECT "organizations"."kind" FROM "organizations" WHERE ("organizations"."id" = :n_handler_organization_id) LIMIT :one;
+-- captured: BEGIN
+BEGIN;
+-- captured: SELECT "needs"."id", "needs"."city_id" ... FROM "needs" WHERE ("needs"."id" = $1) LIMIT $2 FOR UPDATE
+--   (api::needs::act: the row lock)
+SELECT "needs"."id", "needs"."city_id", "needs"."town_id", "needs"."village_id", "needs"."person_id", "needs"."category", "needs"."description", "needs"."urgency", "needs"."state", "needs"."loop", "needs"."level", "needs"."handler_organization_id", "needs"."assignee_user_id", "needs"."assigned_site_id", "needs"."assigned_team_id", "needs"."referred_from_handler_id", "needs"."referred_from_level", "needs"."reporting_helper_id", "needs"."filed_by", "needs"."due_at", "needs"."overdue", "needs"."ever_overdue", "needs"."reopen_count", "needs"."satisfaction", "needs"."outcome", "needs"."resolution", "needs"."version", "needs"."created_at", "needs"."updated_at", "needs"."closed_at" FROM "needs" WHERE ("needs"."id" = :need_id) LIMIT :one FOR UPDATE;
+-- captured: SELECT "sla_policies"."hours" FROM "sla_policies" WHERE ((((("sla_policies"."city_id" = $1)
+--   (needs::due_at)
+SELECT "sla_policies"."hours" FROM "sla_policies" WHERE ((((("sla_policies"."city_id" = :n_city_id) AND ("sla_policies"."state" = 'in_progress')) AND ("sla_policies"."loop" = 'social')) AND ("sla_policies"."level" = 'town')) AND ("sla_policies"."urgency" = 'normal')) LIMIT :one;
+-- captured: UPDATE "needs" SET "state" = $1, "loop" = $2, "level" = $3, "handler_organization_id" = $4
+--   (needs::apply)
+UPDATE "needs" SET "state" = 'in_progress', "loop" = 'social', "level" = 'town', "handler_organization_id" = :n_handler_organization_id, "assignee_user_id" = NULL, "assigned_site_id" = NULL, "assigned_team_id" = NULL, "referred_from_handler_id" = NULL, "referred_from_level" = NULL, "due_at" = now() + interval '360 hours', "overdue" = false, "ever_overdue" = false, "reopen_count" = 0, "satisfaction" = NULL, "outcome" = NULL, "resolution" = NULL, "version" = 4, "updated_at" = now(), "closed_at" = NULL WHERE (("needs"."id" = :need_id) AND ("needs"."version" = 3));
+-- captured: SELECT "need_events"."seq", "need_events"."hash" FROM "need_events" WHERE ("need_events"."need_id" = $1) ORDER BY "need_events"."seq" DESC LIMIT $2
+--   (needs::append_event)
+SELECT "need_events"."seq", "need_events"."hash" FROM "need_events" WHERE ("need_events"."need_id" = :need_id) ORDER BY "need_events"."seq" DESC LIMIT :one \gset e_
+\set seq :e_seq + 1
+-- captured: INSERT INTO "need_events" ("need_id", "seq", "city_id", "action", "from_state", "to_state"
+INSERT INTO "need_events" ("need_id", "seq", "city_id", "action", "from_state", "to_state", "level", "handler_organization_id", "actor_user_id", "actor", "at", "payload", "prev_hash", "hash") VALUES (:need_id, :seq, :n_city_id, 'accept', 'escalated', 'in_progress', 'town', :n_handler_organization_id, :user_id, :username, now(), '{"note": null}', :e_hash, :hash);
+-- captured: COMMIT
+COMMIT;

@@ -1,0 +1,19 @@
+-- pgbench script: GET /api/v1/needs?handler_organization_id=… first page (town staff, their town centre's queue)
+-- The endpoint's own SQL, as captured from the PostgreSQL log (log_statement = 'all') while the
+-- release server answered one request; see bench/sql/README.md and bench/sql/captured/queue_first.log.
+-- Ids and values that the server passes as parameters are pgbench variables here (ids) or
+-- literals (constant words, NULLs, now()); each `-- captured:` line is the start of the logged
+-- statement and is checked by `bench/run.sh --capture`.
+-- Not included: the pool's `SELECT $1` liveness check that deadpool runs on every checkout
+-- (twice per request: one for the caller, one for the handler); that is API overhead.
+
+\set page 51
+\set k random(1, :rows)
+-- bench lookup, not the endpoint's: which queue, read by which user (bench.queue_t)
+SELECT user_id, town_id, handler_id FROM bench.queue_t WHERE k = :k \gset
+-- captured: SELECT u.id, u.username, u.role, u.active, u.password_changed_at
+--   (Caller::load, src/auth/caller.rs: every authenticated request, on its own pooled connection)
+SELECT u.id, u.username, u.role, u.active, u.password_changed_at, u.organization_id, o.kind AS org_kind, o.org_unit_id AS unit_id, ou.kind AS unit_kind, u.city_id, ou.town_id FROM users u LEFT JOIN organizations o ON o.id = u.organization_id LEFT JOIN org_units ou ON ou.id = o.org_unit_id WHERE u.id = :user_id;
+-- captured: SELECT "needs"."id", "needs"."city_id" ... WHERE (("needs"."town_id" = $1) AND ("needs"."handler_organization_id" = $2)) ORDER BY "needs"."id" LIMIT $3
+--   (api::needs::list, src/http/api/needs.rs: limit 50 + 1)
+SELECT "needs"."id", "needs"."city_id", "needs"."town_id", "needs"."village_id", "needs"."person_id", "needs"."category", "needs"."description", "needs"."urgency", "needs"."state", "needs"."loop", "needs"."level", "needs"."handler_organization_id", "needs"."assignee_user_id", "needs"."assigned_site_id", "needs"."assigned_team_id", "needs"."referred_from_handler_id", "needs"."referred_from_level", "needs"."reporting_helper_id", "needs"."filed_by", "needs"."due_at", "needs"."overdue", "needs"."ever_overdue", "needs"."reopen_count", "needs"."satisfaction", "needs"."outcome", "needs"."resolution", "needs"."version", "needs"."created_at", "needs"."updated_at", "needs"."closed_at" FROM "needs" WHERE (("needs"."town_id" = :town_id) AND ("needs"."handler_organization_id" = :handler_id)) ORDER BY "needs"."id" LIMIT :page;

@@ -1,0 +1,1 @@
+DROP STATISTICS IF EXISTS needs_handler_scope_deps;
