@@ -75,6 +75,9 @@ pub enum AppError {
     /// 408 `request_timeout`: the body did not arrive in time (a trickling client).
     #[error("request timeout")]
     RequestTimeout,
+    /// 405 `method_not_allowed`: the path exists but not with this method; carries the `Allow` value.
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
     /// 415 `unsupported_media_type`.
     #[error("unsupported media type")]
     UnsupportedMediaType(&'static str),
@@ -184,6 +187,12 @@ impl AppError {
                 "Request timeout",
                 "the request body did not arrive in time".to_string(),
             ),
+            AppError::MethodNotAllowed(allow) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                format!("this path answers only {allow}"),
+            ),
             AppError::UnsupportedMediaType(d) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -260,6 +269,9 @@ impl ResponseError for AppError {
             }
             AppError::Unavailable(_) => {
                 resp.insert_header((header::RETRY_AFTER, "2"));
+            }
+            AppError::MethodNotAllowed(allow) => {
+                resp.insert_header((header::ALLOW, allow.clone()));
             }
             _ => {}
         }

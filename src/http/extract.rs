@@ -105,7 +105,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+        Ok(v) => match nul_in_json(body) {
+            // PostgreSQL text cannot hold U+0000: refuse it here, naming the field, not at the INSERT
+            Some(field) => Err(AppError::field(field, NUL_MESSAGE)),
+            None => Ok(v),
+        },
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
@@ -118,6 +122,47 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
             }
         }
     }
+}
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path of the first string (or key) in a JSON body that holds U+0000, if any.
+fn nul_in_json(body: &[u8]) -> Option<String> {
+    // JSON can carry U+0000 only as the escape `\u0000`; most bodies are spared the second parse
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    fn walk(v: &serde_json::Value, path: String) -> Option<String> {
+        let named = |path: &str| {
+            if path.is_empty() {
+                "body".to_string()
+            } else {
+                path.to_string()
+            }
+        };
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(named(&path)),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    walk(item, here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&value, String::new())
 }
 
 /// Turns a serde data error into a 422 naming the field.
@@ -161,6 +206,11 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let qs = req.query_string();
+        if let Some((name, _)) = form_urlencoded::parse(qs.as_bytes())
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return std::future::ready(Err(AppError::field(name.into_owned(), NUL_MESSAGE)));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
         std::future::ready(
             serde_path_to_error::deserialize::<_, T>(de)

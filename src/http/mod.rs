@@ -69,6 +69,10 @@ pub fn app(
         .wrap_fn(move |req, srv| {
             let started = Instant::now();
             let metrics = metrics.clone();
+            // the access log names the method and the path, never the query string (a lookup
+            // by ID number carries it there) nor a body
+            let method = req.method().clone();
+            let path = req.path().to_string();
             let fut = srv.call(req);
             async move {
                 use std::sync::atomic::Ordering::Relaxed;
@@ -78,14 +82,53 @@ pub fn app(
                     c.fetch_add(1, Relaxed);
                 }
                 metrics.requests.fetch_add(1, Relaxed);
+                let elapsed = started.elapsed();
                 metrics
                     .duration_us
-                    .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+                    .fetch_add(elapsed.as_micros() as u64, Relaxed);
+                tracing::info!(
+                    target: "zhucan::access",
+                    %method,
+                    path = %path,
+                    status = res.status().as_u16(),
+                    ms = elapsed.as_secs_f64() * 1000.0,
+                    "request"
+                );
                 Ok(res)
             }
         })
         .configure(routes::configure)
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(AppError::NotFound)
+        .default_service(web::to(|req: actix_web::HttpRequest| async move {
+            Err::<HttpResponse, _>(unrouted(req.path()))
         }))
+}
+
+/// What an unrouted request gets: 405 with `Allow` when the path is served with other methods,
+/// else 404.
+pub fn unrouted(path: &str) -> AppError {
+    let methods: Vec<String> = routes::ROUTE_TABLE
+        .iter()
+        .filter(|(_, pattern)| path_matches(pattern, path))
+        .map(|(method, _)| method.to_ascii_uppercase())
+        .collect();
+    if methods.is_empty() {
+        AppError::NotFound
+    } else {
+        AppError::MethodNotAllowed(methods.join(", "))
+    }
+}
+
+/// Whether a concrete path fits a route pattern as the router matches it (`{id}`: a UUID).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some("{id}"), Some(g)) if routes::is_id_segment(g) => {}
+            (Some(w), Some(g)) if w.starts_with('{') && w != "{id}" && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
 }

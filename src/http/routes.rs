@@ -12,11 +12,29 @@ macro_rules! routes {
         /// (method, path) of every route served.
         pub const ROUTE_TABLE: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
 
-        /// Registers every route.
+        /// Registers every route (an `{id}` segment matches only a UUID, so that
+        /// `PATCH /persons/import` is the 405 of `/persons/import`, not a lookup of person "import").
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
+            $( cfg.route(&uuid_ids($path), web::$method().to($handler)); )*
         }
     };
+}
+
+/// The regex an `{id}` segment must match: a hyphenated UUID.
+const UUID_RE: &str = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
+
+fn uuid_ids(path: &str) -> String {
+    path.replace("{id}", &format!("{{id:{UUID_RE}}}"))
+}
+
+/// Whether a path segment is what an `{id}` route segment matches (a hyphenated UUID).
+pub fn is_id_segment(segment: &str) -> bool {
+    let groups: Vec<&str> = segment.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 routes! {

@@ -344,3 +344,131 @@ async fn rotating_the_pii_key_re_encrypts_every_row_and_the_old_key_stops_openin
     }
     let _ = persons::id.eq(uuid::Uuid::nil());
 }
+
+/// The server's own log output, at debug level, never holds an ID number in clear: not when a
+/// person is registered, refused as a duplicate or as malformed, revealed, or imported.
+#[tokio::test]
+async fn no_id_number_reaches_the_server_log() {
+    let db = fresh_database().await;
+    let w = world_in(spawn_app_on(db.clone()).await).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let log_path = std::env::temp_dir().join(format!("zhucan-log-{}.txt", uuid::Uuid::new_v4()));
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let err = log.try_clone().expect("log file");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhucan"))
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("SWEEP_INTERVAL_SECS", "0")
+        .env("RUST_LOG", "debug")
+        .env("LOG_FORMAT", "json")
+        .env_remove("JWT_SECRET")
+        .env_remove("PII_KEY")
+        .env_remove("APP_ENV")
+        .stdout(log)
+        .stderr(err)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve");
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server came up");
+    let tok = w.tok("village_v1");
+    let ids: Vec<String> = (41..=44).map(id_number).collect();
+    let post = |body: serde_json::Value| {
+        client
+            .post(format!("{base}/persons"))
+            .bearer_auth(tok)
+            .json(&body)
+            .send()
+    };
+    let created = post(json!({"name": "日志甲", "id_number": ids[0], "disability_category": "physical", "disability_grade": 2}))
+        .await
+        .expect("send");
+    assert_eq!(created.status().as_u16(), 201);
+    let person: serde_json::Value = created.json().await.expect("json");
+    let dup = post(json!({"name": "日志乙", "id_number": ids[0], "disability_category": "physical", "disability_grade": 2}))
+        .await
+        .expect("send");
+    assert_eq!(dup.status().as_u16(), 409);
+    let bad = format!("{}0", &ids[1][..17]);
+    let malformed = post(json!({"name": "日志丙", "id_number": bad, "disability_category": "physical", "disability_grade": 2}))
+        .await
+        .expect("send");
+    assert_eq!(malformed.status().as_u16(), 422);
+    let revealed = client
+        .get(format!(
+            "{base}/persons/{}?reveal=id_number",
+            person["id"].as_str().unwrap_or("")
+        ))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .expect("send");
+    assert!(revealed.text().await.unwrap_or_default().contains(&ids[0]));
+    let found = client
+        .get(format!("{base}/persons?id_number={}", ids[0]))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(found.status().as_u16(), 200);
+    let csv = format!(
+        "name,id_number,disability_category,disability_grade,village_code\n导入甲,{},physical,2,{}\n导入乙,{}1,physical,2,{}\n",
+        ids[2],
+        w.units["v1"].code,
+        &ids[3][..17],
+        w.units["v1"].code
+    );
+    let boundary = "zhucan-log-boundary";
+    let mut form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\n").into_bytes();
+    form.extend_from_slice(csv.as_bytes());
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let imported = client
+        .post(format!("{base}/persons/import"))
+        .bearer_auth(tok)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(imported.status().as_u16(), 200);
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    let _ = std::fs::remove_file(&log_path);
+    assert!(
+        text.contains("/persons"),
+        "the log records the requests: {}",
+        &text[..text.len().min(2000)]
+    );
+    for secret in ids.iter().chain([&bad]) {
+        assert!(
+            !text.contains(secret.as_str()),
+            "an ID number is in the server log in clear"
+        );
+        assert!(
+            !text.contains(&secret[6..17]),
+            "the hidden digits of an ID number are in the server log"
+        );
+    }
+}

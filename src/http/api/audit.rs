@@ -45,6 +45,7 @@ pub struct AuditQuery {
     /// Only this action.
     pub action: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

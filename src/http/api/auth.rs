@@ -289,10 +289,11 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: crate::http::extract::Body,
 ) -> AppResult<HttpResponse> {
+    // no body, `null` and `{}` all mean "every session"
     let input: LogoutIn = if body.is_empty() {
         LogoutIn::default()
     } else {
-        body.json()?
+        body.json::<Option<LogoutIn>>()?.unwrap_or_default()
     };
     let mut conn = state.conn().await?;
     match input.refresh_token {

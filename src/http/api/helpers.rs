@@ -136,6 +136,7 @@ pub struct HelperQuery {
     /// Only members of this team.
     pub volunteer_team_id: Option<Uuid>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

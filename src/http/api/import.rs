@@ -58,8 +58,10 @@ pub struct TemplateQuery {
     pub format: Option<String>,
 }
 
-/// The multipart form of an import (documentation only: the handler streams it).
-#[derive(Debug, ToSchema)]
+/// The multipart form of an import (documentation only: the handler streams it). It holds the
+/// one field `file`; any other part is refused (400), as unknown JSON fields are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ImportUpload {
     /// The register: CSV (UTF-8, BOM optional) or XLSX (first sheet), with a header row.
     #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
@@ -381,7 +383,12 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<
         let mut file: Option<Vec<u8>> = None;
         while let Some(field) = form.next().await {
             let mut field = field.map_err(multipart_error)?;
-            let wanted = file.is_none() && field.name() == Some("file");
+            if field.name() != Some("file") {
+                return Err(AppError::Malformed(
+                    "the form may hold only the field `file`".into(),
+                ));
+            }
+            let wanted = file.is_none();
             let mut bytes = Vec::new();
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(multipart_error)?;
@@ -626,9 +633,13 @@ fn parse_xlsx(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
         if c >= MAX_COLUMNS {
             continue;
         }
-        let Some(value) = render(cell.get_value()) else {
+        let Some(mut value) = render(cell.get_value()) else {
             continue;
         };
+        if value.text.contains('\0') {
+            // an `_x0000_` escape in the sheet: PostgreSQL text cannot hold U+0000
+            value.text = value.text.replace('\0', "");
+        }
         if value.text.trim().is_empty() {
             continue;
         }

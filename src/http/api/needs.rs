@@ -850,68 +850,57 @@ pub async fn act(
     let (id, action) = path.into_inner();
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let current = svc::load_in_scope(&mut conn, &caller, id).await?;
-    let Some(kind) = ActionKind::parse(&action) else {
-        // an auditor may take no action at all: 403 comes before the state (SPEC §5)
-        if caller.is(&[crate::domain::roles::Role::Auditor]) {
-            return Err(AppError::Forbidden("your role may not do this"));
-        }
-        return Err(AppError::conflict(
-            "invalid_transition",
-            format!("there is no action {action:?}"),
-        ));
-    };
-    let rel = svc::relation(&mut conn, &caller, &current).await?;
-    // the role check comes before the version and the body (SPEC §5)
-    let probe = match kind {
-        ActionKind::Register => Action::Register(Loop::Policy),
-        ActionKind::Verify => Action::Verify { satisfied: true },
-        ActionKind::Refer => Action::Refer,
-        ActionKind::Accept => Action::Accept,
-        ActionKind::Return => Action::Return,
-        ActionKind::Assign => Action::Assign,
-        ActionKind::Escalate => Action::Escalate,
-        ActionKind::Reroute => Action::Reroute,
-        ActionKind::Resolve => Action::Resolve,
-        ActionKind::Withdraw => Action::Withdraw,
-        ActionKind::Comment => Action::Comment,
-    };
-    if crate::domain::need::decide(
-        crate::domain::need::NeedView {
-            state: State::Closed,
-            loop_: None,
-            level: Level::City,
-        },
-        probe,
-        rel,
-    ) == Err(crate::domain::need::Refusal::Forbidden)
-    {
-        return Err(AppError::Forbidden(
-            "your role may not do this to this need",
-        ));
-    }
-    let expected = if svc::needs_if_match(kind) {
-        let v = if_match(&req)?;
-        if v != current.version {
-            return Err(AppError::PreconditionFailed);
-        }
-        Some(v)
-    } else {
-        None
-    };
-    let (action, extras, payload) = parse_action(&mut conn, kind, &body, &current).await?;
     let actor = Actor::of(&caller);
+    // read now (the request stays outside the transaction), refused only after 404 and 403
+    let wanted = if_match(&req);
+    // one read of the need, in scope and locked: every check below (404, 403, If-Match, body)
+    // runs under the row lock, so nothing can change between the checks and the change
     let n = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let locked: NeedRow = needs::table
-                .find(id)
-                .select(NeedRow::as_select())
-                .for_update()
-                .first(conn)
-                .await?;
-            if expected.is_some_and(|v| v != locked.version) {
+            let current = svc::load_in_scope_for_update(conn, &caller, id).await?;
+            let Some(kind) = ActionKind::parse(&action) else {
+                // an auditor may take no action at all: 403 comes before the state (SPEC §5)
+                if caller.is(&[crate::domain::roles::Role::Auditor]) {
+                    return Err(AppError::Forbidden("your role may not do this"));
+                }
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!("there is no action {action:?}"),
+                ));
+            };
+            let rel = svc::relation(conn, &caller, &current).await?;
+            // the role check comes before the version and the body (SPEC §5)
+            let probe = match kind {
+                ActionKind::Register => Action::Register(Loop::Policy),
+                ActionKind::Verify => Action::Verify { satisfied: true },
+                ActionKind::Refer => Action::Refer,
+                ActionKind::Accept => Action::Accept,
+                ActionKind::Return => Action::Return,
+                ActionKind::Assign => Action::Assign,
+                ActionKind::Escalate => Action::Escalate,
+                ActionKind::Reroute => Action::Reroute,
+                ActionKind::Resolve => Action::Resolve,
+                ActionKind::Withdraw => Action::Withdraw,
+                ActionKind::Comment => Action::Comment,
+            };
+            if crate::domain::need::decide(
+                crate::domain::need::NeedView {
+                    state: State::Closed,
+                    loop_: None,
+                    level: Level::City,
+                },
+                probe,
+                rel,
+            ) == Err(crate::domain::need::Refusal::Forbidden)
+            {
+                return Err(AppError::Forbidden(
+                    "your role may not do this to this need",
+                ));
+            }
+            if svc::needs_if_match(kind) && wanted? != current.version {
                 return Err(AppError::PreconditionFailed);
             }
+            let (action, extras, payload) = parse_action(conn, kind, &body, &current).await?;
             let step = svc::Step {
                 action,
                 relation: rel,
@@ -920,7 +909,7 @@ pub async fn act(
                 event: kind.as_str(),
                 payload,
             };
-            svc::apply(conn, locked, step).await
+            svc::apply(conn, current, step).await
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -71,6 +71,7 @@ pub struct UnitQuery {
     /// Exact code.
     pub code: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

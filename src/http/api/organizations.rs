@@ -71,6 +71,7 @@ pub struct OrgQuery {
     /// Only departments of this remit.
     pub department_type: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

@@ -254,6 +254,7 @@ pub struct PersonQuery {
     /// Name contains.
     pub name: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -1067,6 +1068,7 @@ pub struct VisitIn {
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

@@ -219,6 +219,7 @@ pub struct CampaignQuery {
     /// themed | special.
     pub kind: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -276,7 +277,7 @@ pub async fn get_campaign(
 
 /// `POST /api/v1/campaigns`: starts a campaign (admin, association).
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "resources", request_body = CampaignIn, security(("bearer" = [])), responses(
-    (status = 201, body = CampaignOut), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    (status = 201, body = CampaignOut), (status = 403, body = crate::http::error::Problem), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn create_campaign(
     caller: Caller,
     state: web::Data<AppState>,
@@ -587,6 +588,7 @@ pub struct DonationQuery {
     /// The campaign (required).
     pub campaign_id: Uuid,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -730,6 +732,7 @@ pub async fn reverse(
 #[serde(deny_unknown_fields)]
 pub struct SeqQuery {
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

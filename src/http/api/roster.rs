@@ -39,6 +39,7 @@ pub struct RosterQuery {
     /// Required for a deployment admin; others get their own city.
     pub city_id: Option<Uuid>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -122,7 +123,7 @@ async fn check_president(
 
 /// `GET /api/v1/duty-roster`: the city's roster.
 #[utoipa::path(get, path = "/api/v1/duty-roster", tag = "roster", params(RosterQuery), security(("bearer" = [])), responses(
-    (status = 200, body = Paged<RosterRow>), (status = 422, body = crate::http::error::Problem)))]
+    (status = 200, body = Paged<RosterRow>), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -149,7 +150,7 @@ pub async fn list(
 
 /// `POST /api/v1/duty-roster`: adds a turn; overlapping turns are refused (409).
 #[utoipa::path(post, path = "/api/v1/duty-roster", tag = "roster", request_body = RosterIn, security(("bearer" = [])), responses(
-    (status = 201, body = RosterRow), (status = 403, body = crate::http::error::Problem),
+    (status = 201, body = RosterRow), (status = 403, body = crate::http::error::Problem), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), 
     (status = 409, description = "overlaps another turn", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn create(
     caller: Caller,
@@ -286,7 +287,7 @@ pub struct CityQuery {
 
 /// `GET /api/v1/duty-roster/current`: who is on duty today, or the gap.
 #[utoipa::path(get, path = "/api/v1/duty-roster/current", tag = "roster", params(CityQuery), security(("bearer" = [])), responses(
-    (status = 200, body = CurrentOut), (status = 422, body = crate::http::error::Problem)))]
+    (status = 200, body = CurrentOut), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn current(
     caller: Caller,
     state: web::Data<AppState>,

@@ -64,7 +64,7 @@ pub struct CityQuery {
 
 /// `GET /api/v1/sla-policies`: the city's effective SLA table.
 #[utoipa::path(get, path = "/api/v1/sla-policies", tag = "needs", params(CityQuery), security(("bearer" = [])), responses(
-    (status = 200, body = SlaOut), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    (status = 200, body = SlaOut), (status = 403, body = crate::http::error::Problem), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn get(
     caller: Caller,
     state: web::Data<AppState>,
@@ -82,7 +82,7 @@ pub async fn get(
 
 /// `PUT /api/v1/sla-policies`: replaces the city's SLA table (admin).
 #[utoipa::path(put, path = "/api/v1/sla-policies", tag = "needs", request_body = SlaIn, params(CityQuery), security(("bearer" = [])), responses(
-    (status = 200, body = SlaOut), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    (status = 200, body = SlaOut), (status = 403, body = crate::http::error::Problem), (status = 404, description = "`city_id` names a city other than the caller's", body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
 pub async fn put(
     caller: Caller,
     state: web::Data<AppState>,

@@ -114,6 +114,7 @@ pub struct UserQuery {
     /// Only this role.
     pub role: Option<String>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

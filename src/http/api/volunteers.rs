@@ -82,6 +82,7 @@ pub struct TeamQuery {
     /// For a deployment admin: the city.
     pub city_id: Option<Uuid>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -404,6 +405,7 @@ pub struct ServiceQuery {
     /// One team's records.
     pub volunteer_team_id: Option<Uuid>,
     /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
