@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Scope};
+use crate::db::cached::CachedBySql;
 use crate::db::schema::{
     city_settings, duty_roster, need_access, need_events, needs, organizations, persons,
     sla_policies, users,
@@ -819,32 +820,34 @@ pub async fn apply(
         let expected = n.version;
         n.version += 1;
         n.updated_at = now;
-        let updated = diesel::update(
-            needs::table
-                .filter(needs::id.eq(n.id))
-                .filter(needs::version.eq(expected)),
+        let updated = CachedBySql(
+            diesel::update(
+                needs::table
+                    .filter(needs::id.eq(n.id))
+                    .filter(needs::version.eq(expected)),
+            )
+            .set((
+                needs::state.eq(&n.state),
+                needs::loop_.eq(&n.loop_),
+                needs::level.eq(&n.level),
+                needs::handler_organization_id.eq(n.handler_organization_id),
+                needs::assignee_user_id.eq(n.assignee_user_id),
+                needs::assigned_site_id.eq(n.assigned_site_id),
+                needs::assigned_team_id.eq(n.assigned_team_id),
+                needs::referred_from_handler_id.eq(n.referred_from_handler_id),
+                needs::referred_from_level.eq(&n.referred_from_level),
+                needs::due_at.eq(n.due_at),
+                needs::overdue.eq(false),
+                needs::ever_overdue.eq(n.ever_overdue),
+                needs::reopen_count.eq(n.reopen_count),
+                needs::satisfaction.eq(n.satisfaction),
+                needs::outcome.eq(&n.outcome),
+                needs::resolution.eq(&n.resolution),
+                needs::version.eq(n.version),
+                needs::updated_at.eq(now),
+                needs::closed_at.eq(n.closed_at),
+            )),
         )
-        .set((
-            needs::state.eq(&n.state),
-            needs::loop_.eq(&n.loop_),
-            needs::level.eq(&n.level),
-            needs::handler_organization_id.eq(n.handler_organization_id),
-            needs::assignee_user_id.eq(n.assignee_user_id),
-            needs::assigned_site_id.eq(n.assigned_site_id),
-            needs::assigned_team_id.eq(n.assigned_team_id),
-            needs::referred_from_handler_id.eq(n.referred_from_handler_id),
-            needs::referred_from_level.eq(&n.referred_from_level),
-            needs::due_at.eq(n.due_at),
-            needs::overdue.eq(false),
-            needs::ever_overdue.eq(n.ever_overdue),
-            needs::reopen_count.eq(n.reopen_count),
-            needs::satisfaction.eq(n.satisfaction),
-            needs::outcome.eq(&n.outcome),
-            needs::resolution.eq(&n.resolution),
-            needs::version.eq(n.version),
-            needs::updated_at.eq(now),
-            needs::closed_at.eq(n.closed_at),
-        ))
         .execute(conn)
         .await?;
         if updated != 1 {

@@ -1,5 +1,6 @@
 //! The database: schema, pool, migrations and the embedded default cluster.
 
+pub mod cached;
 pub mod embedded;
 pub mod schema;
 

@@ -141,3 +141,54 @@ async fn history_and_audit_rows_cannot_be_changed_or_removed() {
     .expect("count");
     assert_eq!(c.n, 1);
 }
+
+#[derive(QueryableByName, Debug)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn prepared_updates(db: &mut diesel_async::AsyncPgConnection) -> i64 {
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'UPDATE \"needs\"%'",
+    )
+    .get_result(db)
+    .await
+    .expect("query");
+    c.n
+}
+
+/// An action's `UPDATE` stays prepared on its connection (zhucan::db::cached): run three times,
+/// it is one prepared statement, where diesel alone prepares it anew and closes it each time.
+#[tokio::test]
+async fn an_action_update_is_prepared_once_per_connection() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use zhucan::db::cached::CachedBySql;
+    use zhucan::db::schema::needs;
+    let app = spawn_app().await;
+    let mut db = app.db().await;
+    for version in 1..=3 {
+        let updated = diesel::update(needs::table.filter(needs::id.eq(uuid::Uuid::nil())))
+            .set(needs::version.eq(version))
+            .execute(&mut db)
+            .await
+            .expect("plain update");
+        assert_eq!(updated, 0);
+    }
+    assert_eq!(
+        prepared_updates(&mut db).await,
+        0,
+        "diesel alone keeps none"
+    );
+    for version in 1..=3 {
+        let updated = CachedBySql(
+            diesel::update(needs::table.filter(needs::id.eq(uuid::Uuid::nil())))
+                .set(needs::version.eq(version)),
+        )
+        .execute(&mut db)
+        .await
+        .expect("cached update");
+        assert_eq!(updated, 0);
+    }
+    assert_eq!(prepared_updates(&mut db).await, 1, "one statement, reused");
+}
