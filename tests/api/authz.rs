@@ -632,21 +632,6 @@ struct Req {
     headers: Vec<(String, String)>,
 }
 
-const BOUNDARY: &str = "zhucan-matrix-boundary-5c1f0e";
-
-fn multipart(filename: &str, content: &[u8]) -> (String, Vec<u8>) {
-    let mut body = Vec::new();
-    body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-    body.extend_from_slice(
-        format!("Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(b"Content-Type: text/csv\r\n\r\n");
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
-}
-
 async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
     let method = Method::from_bytes(op.method.as_bytes()).expect("method");
     let target = ctx.target(&op.target, rel).await;
@@ -743,7 +728,7 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
                 "name,id_number,disability_category,disability_grade,village_code\n导入{n},{},physical,2,{code}\n",
                 id_number(n)
             );
-            raw = Some(multipart("persons.csv", csv.as_bytes()));
+            raw = Some(multipart_file("file", "persons.csv", csv.as_bytes()));
         }
         ("POST", "/api/v1/helpers/import") => {
             let code = match VILLAGE[rel] {
@@ -751,7 +736,7 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
                 None => "370883999999".into(),
             };
             let csv = format!("name,kind,village_code\n导入帮扶人{n},volunteer,{code}\n");
-            raw = Some(multipart("helpers.csv", csv.as_bytes()));
+            raw = Some(multipart_file("file", "helpers.csv", csv.as_bytes()));
         }
         ("GET", "/api/v1/persons") | ("GET", "/api/v1/helpers") | ("GET", "/api/v1/needs") => {
             path.push_str("?limit=200")

@@ -436,17 +436,11 @@ async fn no_id_number_reaches_the_server_log() {
         &ids[3][..17],
         w.units["v1"].code
     );
-    let boundary = "zhucan-log-boundary";
-    let mut form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\n").into_bytes();
-    form.extend_from_slice(csv.as_bytes());
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, form) = multipart_file("file", "p.csv", csv.as_bytes());
     let imported = client
         .post(format!("{base}/persons/import"))
         .bearer_auth(tok)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(form)
         .send()
         .await

@@ -6,22 +6,12 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use zhucan::db::schema::{audit_log, helpers, persons};
 
-const BOUNDARY: &str = "zhucan-test-boundary-7MA4YWxkTrZu0gW";
 const PERSONS_HEADER: &str =
     "姓名,身份证号,残疾人证号,残疾类别,残疾等级,村(社区)代码,电话,地址,监护人,监护人电话";
 
 /// A multipart/form-data body with one file part under `field`.
 fn form(field: &str, filename: &str, content: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-    body.extend_from_slice(
-        format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    body
+    multipart_file(field, filename, content).1
 }
 
 /// Posts a raw body with a content type.
@@ -54,7 +44,7 @@ async fn upload(w: &World, path: &str, who: &str, filename: &str, content: &[u8]
         w,
         path,
         who,
-        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        &format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
         form("file", filename, content),
     )
     .await
@@ -487,7 +477,7 @@ async fn malformed_files_are_refused_and_nothing_is_written() {
         &w,
         "/persons/import",
         "town_t1",
-        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        &format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
         form("attachment", "x.csv", &file),
     )
     .await;
@@ -532,7 +522,7 @@ async fn only_care_roles_import() {
         .post(format!("{}/api/v1/persons/import", w.app.base))
         .header(
             "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
+            format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
         )
         .body(form("file", "x.csv", &file))
         .send()
@@ -765,14 +755,14 @@ async fn a_streamed_body_without_a_length_is_cut_off_at_the_limit() {
     let (mut rd, mut wr) = stream.into_split();
     let head = format!(
         "POST /api/v1/persons/import HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\
+         Content-Type: multipart/form-data; boundary={MULTIPART_BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\
          Connection: close\r\n\r\n",
         w.tok("town_t1")
     );
     let writer = tokio::spawn(async move {
         wr.write_all(head.as_bytes()).await?;
         let preamble = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n{PERSONS_HEADER}\r\n"
+            "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n{PERSONS_HEADER}\r\n"
         );
         let block = vec![b' '; 1 << 20];
         for chunk in std::iter::once(preamble.into_bytes()).chain(std::iter::repeat_n(block, 24)) {

@@ -683,3 +683,23 @@ impl World {
         zhucan::needs::sweep(&mut conn).await.expect("sweep")
     }
 }
+
+/// The boundary of every multipart body the tests build.
+pub const MULTIPART_BOUNDARY: &str = "zhucan-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart/form-data body holding one file part named `field`, and its content type.
+pub fn multipart_file(field: &str, filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{MULTIPART_BOUNDARY}\r\n").as_bytes());
+    body.extend_from_slice(
+        format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
+    (
+        format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
+        body,
+    )
+}

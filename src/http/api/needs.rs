@@ -858,11 +858,14 @@ pub async fn act(
     let n = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let current = svc::load_in_scope_for_update(conn, &caller, id).await?;
+            // an auditor reads and takes no action, named or not: 403 after the 404 (scope) and
+            // before anything about the action, its state or its body (SPEC §5)
+            if caller.is(&[crate::domain::roles::Role::Auditor]) {
+                return Err(AppError::Forbidden(
+                    "your role may not do this to this need",
+                ));
+            }
             let Some(kind) = ActionKind::parse(&action) else {
-                // an auditor may take no action at all: 403 comes before the state (SPEC §5)
-                if caller.is(&[crate::domain::roles::Role::Auditor]) {
-                    return Err(AppError::Forbidden("your role may not do this"));
-                }
                 return Err(AppError::conflict(
                     "invalid_transition",
                     format!("there is no action {action:?}"),
