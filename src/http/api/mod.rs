@@ -14,6 +14,7 @@ pub mod reports;
 pub mod resources;
 pub mod roster;
 pub mod sla;
+pub mod ts;
 pub mod users;
 pub mod volunteers;
 

@@ -54,6 +54,7 @@ pub struct NeedOut {
     /// The helper who reported it.
     pub reporting_helper_id: Option<Uuid>,
     /// Deadline of the current step (null once finished).
+    #[serde(serialize_with = "crate::http::api::ts::utc_opt")]
     pub due_at: Option<DateTime<Utc>>,
     /// Marked overdue (督办) and not yet moved on.
     pub overdue: bool,
@@ -74,10 +75,13 @@ pub struct NeedOut {
     /// Version (also the `ETag`).
     pub version: i32,
     /// Filed.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub updated_at: DateTime<Utc>,
     /// Closed.
+    #[serde(serialize_with = "crate::http::api::ts::utc_opt")]
     pub closed_at: Option<DateTime<Utc>>,
 }
 
@@ -134,6 +138,7 @@ pub struct EventOut {
     /// `system` or the username.
     pub actor: String,
     /// When.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub at: DateTime<Utc>,
     /// The action's details.
     #[schema(value_type = Object)]

@@ -113,12 +113,15 @@ pub struct PersonOut {
     /// Whether the 三帮一 contact group has all three helpers.
     pub contact_group_complete: bool,
     /// When a helper last visited.
+    #[serde(serialize_with = "crate::http::api::ts::utc_opt")]
     pub last_visited_at: Option<DateTime<Utc>>,
     /// Version (also the `ETag`).
     pub version: i32,
     /// Created.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub created_at: DateTime<Utc>,
     /// Updated.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -1042,12 +1045,14 @@ pub struct VisitOut {
     /// The helper who visited (if recorded).
     pub helper_id: Option<Uuid>,
     /// When.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub visited_at: DateTime<Utc>,
     /// Notes.
     pub notes: String,
     /// The user who recorded it.
     pub recorded_by: Uuid,
     /// When recorded.
+    #[serde(serialize_with = "crate::http::api::ts::utc")]
     pub created_at: DateTime<Utc>,
 }
 
