@@ -487,6 +487,9 @@ def bench_endpoint(ctx, ep):
     local = now + dt.timedelta(hours=8)
     defines["from_ts"] = f"{local.year - 1}-12-31T16:00:00Z"
     defines["to_ts"] = (dt.datetime(local.year, local.month, local.day) + dt.timedelta(hours=16)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # the SLA summary's local days (sla_event_daily.day): 1 January to today, inclusive
+    defines["from_day"] = f"{local.year}-01-01"
+    defines["to_day"] = local.strftime("%Y-%m-%d")
     lookup_rows = {"person": ctx["lookups"]["person"], "queue_first": ctx["lookups"]["queue"],
                    "queue_deep": ctx["lookups"]["queue"], "file": ctx["lookups"]["file"]}
     if ep in lookup_rows:
