@@ -114,14 +114,8 @@ fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> AppResult<String> {
         .decode_b64(&mut salt_bytes)
         .map_err(AppError::internal)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    let needed = params.block_count();
-    if blocks.len() < needed {
-        blocks.resize(needed, Block::default());
-    }
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    argon2
-        .hash_password_into_with_memory(password, raw_salt, &mut out, &mut blocks[..needed])
-        .map_err(AppError::internal)?;
+    hash_into(&argon2, password, raw_salt, &mut out, blocks).map_err(AppError::internal)?;
     let output = Output::new(&out).map_err(AppError::internal)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
@@ -131,6 +125,21 @@ fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> AppResult<String> {
         hash: Some(output),
     };
     Ok(phc.to_string())
+}
+
+/// Hashes into `out` with the slot's buffer, grown once to what `argon2`'s parameters need.
+fn hash_into(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    blocks: &mut Vec<Block>,
+) -> argon2::Result<()> {
+    let needed = argon2.params().block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
 }
 
 /// Checks `password` against a PHC string with the slot's buffer; any malformed part is `false`.
@@ -155,18 +164,18 @@ fn verify_with(password: &[u8], stored: &str, blocks: &mut Vec<Block>) -> bool {
     let Ok(raw_salt) = salt.decode_b64(&mut salt_bytes) else {
         return false;
     };
-    let needed = params.block_count();
-    if blocks.len() < needed {
-        blocks.resize(needed, Block::default());
-    }
     let mut out = [0u8; Output::MAX_LENGTH];
     let Some(out) = out.get_mut(..expected.len()) else {
         return false;
     };
-    let argon2 = Argon2::new(algorithm, version, params);
-    if argon2
-        .hash_password_into_with_memory(password, raw_salt, out, &mut blocks[..needed])
-        .is_err()
+    if hash_into(
+        &Argon2::new(algorithm, version, params),
+        password,
+        raw_salt,
+        out,
+        blocks,
+    )
+    .is_err()
     {
         return false;
     }
