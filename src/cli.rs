@@ -196,15 +196,15 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                     anyhow::bail!("--cities must be at least 1 and --persons at least --cities");
                 }
                 let pii = config.pii_cipher();
-                let hash = crate::auth::password::hash_blocking(&crate::seed::demo_password())
+                let hash = crate::auth::password::hash_blocking(&crate::tools::seed::demo_password())
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let params = crate::synthetic::Params {
+                let params = crate::tools::synthetic::Params {
                     cities,
                     persons,
                     needs_per_person,
                     persons_per_village,
                 };
-                let summary = crate::synthetic::run(&url, params, &pii, &hash).await?;
+                let summary = crate::tools::synthetic::run(&url, params, &pii, &hash).await?;
                 let rows: usize = summary.rows.iter().map(|r| r.1).sum();
                 println!(
                     "synthetic deployment loaded: {rows} rows in {:.1}s",
@@ -213,7 +213,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let summary = crate::seed::demo(&mut conn, &config).await?;
+            let summary = crate::tools::seed::demo(&mut conn, &config).await?;
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
@@ -221,7 +221,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let url = database_url(&config)?;
             crate::db::migrate(&url).await?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let report = crate::needs::sweep(&mut conn)
+            let report = crate::service::needs::sweep(&mut conn)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -236,14 +236,14 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             }
             let url = database_url(&config)?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let (rotated, current) = crate::pii::rotate(&mut conn, &config.pii_cipher()).await?;
+            let (rotated, current) = crate::tools::rotate_pii_key::rotate(&mut conn, &config.pii_cipher()).await?;
             println!("rotate-pii-key: {rotated} re-encrypted, {current} already under the new key; PII_KEY_PREVIOUS may now be removed");
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify => {
             let url = database_url(&config)?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let report = crate::verify::run(&mut conn).await?;
+            let report = crate::tools::verify::run(&mut conn).await?;
             println!(
                 "verify: {} needs, {} events, {} ledger rows checked",
                 report.needs, report.events, report.ledger_rows
@@ -269,7 +269,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let url = database_url(&config)?;
             crate::db::migrate(&url).await?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let id = crate::seed::create_user(
+            let id = crate::tools::seed::create_user(
                 &mut conn,
                 &username,
                 display_name.as_deref().unwrap_or(&username),
@@ -301,9 +301,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::db::migrate(&url).await?;
     if embedded.is_some() {
         let mut conn = AsyncPgConnection::establish(&url).await?;
-        if !crate::seed::demo_exists(&mut conn).await? {
+        if !crate::tools::seed::demo_exists(&mut conn).await? {
             println!("first start: seeding the demo city (邹城市) ...");
-            let summary = crate::seed::demo(&mut conn, &config).await?;
+            let summary = crate::tools::seed::demo(&mut conn, &config).await?;
             println!("{summary}");
         }
     }
@@ -318,7 +318,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     if embedded.is_some() {
         println!("demo logins (password {}): admin, city_admin, president1, president2, town_staff, dept_officer, village_staff, site_staff, auditor",
-            crate::seed::demo_password());
+            crate::tools::seed::demo_password());
     }
     let result = running.server.await;
     if let Some(s) = sweeper {

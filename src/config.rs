@@ -149,13 +149,13 @@ impl Config {
     }
 
     /// The cipher for personal data (reading the previous key too during a rotation).
-    pub fn pii_cipher(&self) -> crate::pii::PiiCipher {
+    pub fn pii_cipher(&self) -> crate::domain::pii::PiiCipher {
         match &self.pii_key_previous {
-            Some(prev) => crate::pii::PiiCipher::with_previous(
+            Some(prev) => crate::domain::pii::PiiCipher::with_previous(
                 self.pii_key.expose_secret(),
                 prev.expose_secret(),
             ),
-            None => crate::pii::PiiCipher::new(self.pii_key.expose_secret()),
+            None => crate::domain::pii::PiiCipher::new(self.pii_key.expose_secret()),
         }
     }
 }

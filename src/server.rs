@@ -93,7 +93,7 @@ pub fn spawn_sweeper(
                     continue;
                 }
             };
-            match crate::needs::sweep(&mut conn).await {
+            match crate::service::needs::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {
                     tracing::info!(
                         auto_escalated = r.auto_escalated,

@@ -1,16 +1,12 @@
 //! The authenticated caller, loaded fresh per request, and the part of the tree it may see.
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
-use std::future::Future;
-use std::pin::Pin;
 use uuid::Uuid;
 
 use crate::domain::roles::{OrgKind, Role, UnitKind};
-use crate::http::error::{AppError, AppResult};
-use crate::http::AppState;
+use crate::error::{Error, Result};
 
 /// The part of the org tree a caller sees: a unit and everything below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,11 +139,11 @@ impl Caller {
     }
 
     /// 403 unless the caller has one of the roles.
-    pub fn require(&self, roles: &[Role]) -> AppResult<()> {
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
         if self.is(roles) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("your role may not do this"))
+            Err(Error::Forbidden("your role may not do this"))
         }
     }
 
@@ -157,12 +153,12 @@ impl Caller {
     }
 
     /// The caller's city, or 422 naming `city_id` when a deployment admin must say which.
-    pub fn city_or(&self, given: Option<Uuid>) -> AppResult<Uuid> {
+    pub fn city_or(&self, given: Option<Uuid>) -> Result<Uuid> {
         match (self.city_id, given) {
-            (Some(mine), Some(g)) if g != mine => Err(AppError::NotFound),
+            (Some(mine), Some(g)) if g != mine => Err(Error::NotFound),
             (Some(mine), _) => Ok(mine),
             (None, Some(g)) => Ok(g),
-            (None, None) => Err(AppError::field(
+            (None, None) => Err(Error::field(
                 "city_id",
                 "required for a deployment admin",
             )),
@@ -174,7 +170,7 @@ impl Caller {
         conn: &mut diesel_async::AsyncPgConnection,
         user_id: Uuid,
         issued_at: u64,
-    ) -> AppResult<Caller> {
+    ) -> Result<Caller> {
         use crate::db::schema::{org_units, organizations, users};
         use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
         // a DSL query (not sql_query) so that the connection's statement cache keeps it prepared
@@ -198,16 +194,16 @@ impl Caller {
             .await
             .optional()?
             .map(CallerRow::from);
-        let row = row.ok_or(AppError::Unauthorized("unknown user"))?;
+        let row = row.ok_or(Error::Unauthorized("unknown user"))?;
         if !row.active {
-            return Err(AppError::Unauthorized("user disabled"));
+            return Err(Error::Unauthorized("user disabled"));
         }
         if (issued_at as i64) < row.password_changed_at.timestamp() {
-            return Err(AppError::Unauthorized(
+            return Err(Error::Unauthorized(
                 "token issued before the password changed",
             ));
         }
-        let role = Role::parse(&row.role).ok_or_else(|| AppError::internal("bad role"))?;
+        let role = Role::parse(&row.role).ok_or_else(|| Error::internal("bad role"))?;
         let org_kind = row.org_kind.as_deref().and_then(OrgKind::parse);
         let unit_kind = row.unit_kind.as_deref().and_then(UnitKind::parse);
         let scope = match (unit_kind, row.unit_id) {
@@ -217,7 +213,7 @@ impl Caller {
             (Some(UnitKind::Village), Some(u)) => Scope::Village(u),
         };
         if row.organization_id.is_none() && role != Role::Admin {
-            return Err(AppError::Unauthorized("user without organisation"));
+            return Err(Error::Unauthorized("user without organisation"));
         }
         Ok(Caller {
             user_id: row.id,
@@ -230,63 +226,6 @@ impl Caller {
             city_id: row.city_id,
             town_id: row.town_id,
             scope,
-        })
-    }
-}
-
-/// A verified bearer token (signature and claims checked, user not yet loaded).
-pub struct Bearer {
-    /// The user id in `sub`.
-    pub user_id: Uuid,
-    /// `iat` of the token.
-    pub issued_at: u64,
-}
-
-impl FromRequest for Bearer {
-    type Error = AppError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(bearer(req))
-    }
-}
-
-fn bearer(req: &HttpRequest) -> AppResult<Bearer> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("no app state"))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(AppError::Unauthorized("missing bearer token"))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(AppError::Unauthorized("missing bearer token"))?;
-    let claims = state
-        .tokens
-        .check(token.trim())
-        .ok_or(AppError::Unauthorized("invalid or expired token"))?;
-    Ok(Bearer {
-        user_id: claims.sub,
-        issued_at: claims.iat,
-    })
-}
-
-/// The caller, loaded from the database for this request: 401 before anything else.
-impl FromRequest for Caller {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bearer = bearer(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let bearer = bearer?;
-            let state = state.ok_or_else(|| AppError::internal("no app state"))?;
-            let mut conn = state.conn().await?;
-            Caller::load(&mut conn, bearer.user_id, bearer.issued_at).await
         })
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Semaphore;
 
-use crate::http::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 
 /// The bounded set of hashing slots and their reusable working buffers.
 struct Workspace {
@@ -46,13 +46,13 @@ impl Workspace {
     async fn run<T: Send + 'static>(
         &'static self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> AppResult<T> {
+    ) -> Result<T> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(AppError::internal)?;
+            .map_err(Error::internal)?;
         tokio::task::spawn_blocking(move || {
             let mut buffer = self.take();
             let result = work(&mut buffer);
@@ -61,7 +61,7 @@ impl Workspace {
             result
         })
         .await
-        .map_err(AppError::internal)
+        .map_err(Error::internal)
     }
 
     fn take(&self) -> Vec<Block> {
@@ -95,32 +95,32 @@ pub fn hashing_buffers_created() -> usize {
 }
 
 /// Hashes a password (argon2id, default parameters) on the blocking pool, in a hashing slot.
-pub async fn hash(password: String) -> AppResult<String> {
+pub async fn hash(password: String) -> Result<String> {
     workspace()
         .run(move |blocks| hash_with(password.as_bytes(), blocks))
         .await?
 }
 
 /// Hashes synchronously (CLI and seeding), with a buffer of its own.
-pub fn hash_blocking(password: &str) -> AppResult<String> {
+pub fn hash_blocking(password: &str) -> Result<String> {
     hash_with(password.as_bytes(), &mut Vec::new())
 }
 
-fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> AppResult<String> {
+fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let params = Params::default();
     let mut salt_bytes = [0u8; 64];
     let raw_salt = salt
         .decode_b64(&mut salt_bytes)
-        .map_err(AppError::internal)?;
+        .map_err(Error::internal)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    hash_into(&argon2, password, raw_salt, &mut out, blocks).map_err(AppError::internal)?;
-    let output = Output::new(&out).map_err(AppError::internal)?;
+    hash_into(&argon2, password, raw_salt, &mut out, blocks).map_err(Error::internal)?;
+    let output = Output::new(&out).map_err(Error::internal)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: params.try_into().map_err(AppError::internal)?,
+        params: params.try_into().map_err(Error::internal)?,
         salt: Some(salt.as_salt()),
         hash: Some(output),
     };
@@ -196,7 +196,7 @@ fn decoy_hash() -> &'static str {
 
 /// Verifies a password against a stored hash (or the decoy when `stored` is `None`), in a
 /// hashing slot.
-pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
     workspace()
         .run(move |blocks| {
             let known = stored.is_some();

@@ -1,28 +1,14 @@
-//! One application error, rendered as RFC 9457 problem+json at the edge.
+//! problem+json at the edge: how the crate's [`Error`](crate::error::Error) answers over HTTP.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One field that failed validation.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct FieldError {
-    /// The field's JSON path (`helper_ids[1]`, `id_number`).
-    pub field: String,
-    /// What is wrong with it, in plain words.
-    pub message: String,
-}
+pub use crate::error::{Error as AppError, FieldError};
 
-impl FieldError {
-    /// A field error from anything printable.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+/// Shorthand for handler results.
+pub type AppResult<T> = Result<T, AppError>;
 
 /// The problem+json body every error answers with.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,103 +29,15 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
-/// Everything a request can fail with. Each variant names its status.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// 400 `malformed_body`: the body is not JSON (or not the declared format).
-    #[error("malformed body: {0}")]
-    Malformed(String),
-    /// 401 `unauthorized`: no valid credentials.
-    #[error("unauthorized")]
-    Unauthorized(&'static str),
-    /// 403 `forbidden`: the caller's role may not do this.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// 404 `not_found`: absent, or outside the caller's scope (the two are indistinguishable).
-    #[error("not found")]
-    NotFound,
-    /// 409 with a specific code (`invalid_transition`, `duplicate`, `conflict`, `insufficient_balance`).
-    #[error("conflict {code}: {detail}")]
-    Conflict {
-        /// The machine code.
-        code: &'static str,
-        /// The human detail.
-        detail: String,
-    },
-    /// 412 `precondition_failed`: the `If-Match` version is stale.
-    #[error("precondition failed")]
-    PreconditionFailed,
-    /// 413 `payload_too_large`.
-    #[error("payload too large")]
-    PayloadTooLarge(usize),
-    /// 408 `request_timeout`: the body did not arrive in time (a trickling client).
-    #[error("request timeout")]
-    RequestTimeout,
-    /// 405 `method_not_allowed`: the path exists but not with this method; carries the `Allow` value.
-    #[error("method not allowed")]
-    MethodNotAllowed(String),
-    /// 415 `unsupported_media_type`.
-    #[error("unsupported media type")]
-    UnsupportedMediaType(&'static str),
-    /// 422 `validation_failed` (or another 422 code such as `idempotency_key_reused`).
-    #[error("validation failed")]
-    Validation {
-        /// The machine code.
-        code: &'static str,
-        /// Every field that failed.
-        errors: Vec<FieldError>,
-    },
-    /// 428 `precondition_required`: `If-Match` is missing.
-    #[error("precondition required")]
-    PreconditionRequired,
-    /// 429 `rate_limited`, with `Retry-After` seconds.
-    #[error("rate limited")]
-    RateLimited(u64),
-    /// 503 `unavailable`: the database cannot be reached right now.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// 500 `internal`: a bug. Logged with its cause; the body says nothing about it.
-    #[error("internal: {0}")]
-    Internal(String),
+/// How an error reads as a problem.
+pub trait AsProblem {
+    /// The status, the code, the title and the detail.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, String);
+    /// The problem body for this error.
+    fn problem(&self) -> Problem;
 }
 
-/// Shorthand for handler results.
-pub type AppResult<T> = Result<T, AppError>;
-
-impl AppError {
-    /// A 422 for one field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Validation {
-            code: "validation_failed",
-            errors: vec![FieldError::new(field, message)],
-        }
-    }
-
-    /// A 422 for several fields (or `Ok` when there are none).
-    pub fn check(errors: Vec<FieldError>) -> AppResult<()> {
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation {
-                code: "validation_failed",
-                errors,
-            })
-        }
-    }
-
-    /// A 409 with a code.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        AppError::Conflict {
-            code,
-            detail: detail.into(),
-        }
-    }
-
-    /// An unexpected failure: logged, answered as a generic 500.
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        AppError::Internal(e.to_string())
-    }
-
+impl AsProblem for AppError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
             AppError::Malformed(d) => (
@@ -233,7 +131,7 @@ impl AppError {
     }
 
     /// The problem body for this error.
-    pub fn problem(&self) -> Problem {
+    fn problem(&self) -> Problem {
         let (status, code, title, detail) = self.parts();
         Problem {
             type_: format!("https://zhucan.dev/problems/{}", code.replace('_', "-")),
@@ -248,6 +146,7 @@ impl AppError {
         }
     }
 }
+
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
@@ -279,58 +178,3 @@ impl ResponseError for AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as K, Error as E};
-        match e {
-            E::NotFound => AppError::NotFound,
-            E::DatabaseError(K::UniqueViolation, info) => {
-                let constraint = info.constraint_name().unwrap_or("");
-                AppError::conflict("duplicate", duplicate_detail(constraint))
-            }
-            E::DatabaseError(K::SerializationFailure, _) => {
-                AppError::conflict("conflict", "a concurrent change won; retry")
-            }
-            E::DatabaseError(K::ClosedConnection, info) => {
-                AppError::Unavailable(info.message().to_string())
-            }
-            E::DatabaseError(K::Unknown, ref info)
-                if info
-                    .message()
-                    .contains("canceling statement due to statement timeout")
-                    || info.message().contains("lock timeout") =>
-            {
-                AppError::Unavailable(info.message().to_string())
-            }
-            E::DatabaseError(K::ExclusionViolation, _) => {
-                AppError::conflict("conflict", "overlaps an existing entry")
-            }
-            other => {
-                let text = other.to_string();
-                if text.contains("connection") || text.contains("Connection") {
-                    AppError::Unavailable(text)
-                } else {
-                    AppError::Internal(text)
-                }
-            }
-        }
-    }
-}
-
-fn duplicate_detail(constraint: &str) -> String {
-    match constraint {
-        "persons_id_number_hash_key" => "a person with this id_number is already registered".into(),
-        "users_username_key" => "this username is taken".into(),
-        "org_units_code_key" => "an org unit with this code exists".into(),
-        "organizations_singleton_key" => {
-            "this unit already has an organisation of that kind".into()
-        }
-        _ => "already exists".into(),
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        AppError::Unavailable(e.to_string())
-    }
-}

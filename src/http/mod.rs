@@ -1,5 +1,6 @@
 //! The HTTP layer: app factory, routes, extractors and problem+json errors.
 
+pub mod caller;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use crate::auth::tokens::TokenKeys;
 use crate::db::{DbConn, DbPool};
-use crate::pii::PiiCipher;
+use crate::domain::pii::PiiCipher;
 use error::{AppError, AppResult};
 
 /// What every handler can reach.

@@ -292,7 +292,7 @@ impl Ctx {
                 assoc_b,
             ),
         ] {
-            let id = zhucan::seed::insert_user_with_hash(
+            let id = zhucan::tools::seed::insert_user_with_hash(
                 &mut conn,
                 name,
                 name,

@@ -315,16 +315,16 @@ async fn rotating_the_pii_key_re_encrypts_every_row_and_the_old_key_stops_openin
     let old_key = w.app.state.pii.clone();
     let new_key = [42u8; 32];
     let dev_key = *b"zhucan-dev-pii-key-not-for-prod!";
-    let during = zhucan::pii::PiiCipher::with_previous(&new_key, &dev_key);
+    let during = zhucan::domain::pii::PiiCipher::with_previous(&new_key, &dev_key);
     let mut db = w.app.db().await;
-    let (rotated, current) = zhucan::pii::rotate(&mut db, &during).await.expect("rotate");
+    let (rotated, current) = zhucan::tools::rotate_pii_key::rotate(&mut db, &during).await.expect("rotate");
     assert_eq!((rotated, current), (3, 0));
     // a second run has nothing left to do
     assert_eq!(
-        zhucan::pii::rotate(&mut db, &during).await.expect("rotate"),
+        zhucan::tools::rotate_pii_key::rotate(&mut db, &during).await.expect("rotate"),
         (0, 3)
     );
-    let after = zhucan::pii::PiiCipher::new(&new_key);
+    let after = zhucan::domain::pii::PiiCipher::new(&new_key);
     let rows: Vec<(uuid::Uuid, Vec<u8>, Vec<u8>)> = persons::table
         .order(persons::id)
         .select((persons::id, persons::id_number_enc, persons::id_number_hash))

@@ -522,7 +522,7 @@ pub async fn world_in(app: TestApp) -> World {
             Some(_) => Some(city_a.id),
         };
         let id =
-            zhucan::seed::insert_user_with_hash(c, name, name, *role, org_id, city, fixture_hash())
+            zhucan::tools::seed::insert_user_with_hash(c, name, name, *role, org_id, city, fixture_hash())
                 .await
                 .expect("user");
         users.insert(*name, id);
@@ -678,9 +678,9 @@ impl World {
     }
 
     /// Runs one SLA sweep directly against the database.
-    pub async fn sweep(&self) -> zhucan::needs::SweepReport {
+    pub async fn sweep(&self) -> zhucan::service::needs::SweepReport {
         let mut conn = self.app.db().await;
-        zhucan::needs::sweep(&mut conn).await.expect("sweep")
+        zhucan::service::needs::sweep(&mut conn).await.expect("sweep")
     }
 }
 

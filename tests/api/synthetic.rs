@@ -33,7 +33,7 @@ struct Fk {
 }
 
 async fn schema(db: &mut diesel_async::AsyncPgConnection) -> Vec<String> {
-    let lines: Vec<Line> = diesel::sql_query(zhucan::synthetic::SCHEMA_FINGERPRINT_SQL)
+    let lines: Vec<Line> = diesel::sql_query(zhucan::tools::synthetic::SCHEMA_FINGERPRINT_SQL)
         .load(db)
         .await
         .expect("schema fingerprint");
@@ -51,7 +51,7 @@ async fn count(db: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_found() {
     let app = spawn_app().await;
-    let params = zhucan::synthetic::Params {
+    let params = zhucan::tools::synthetic::Params {
         cities: 2,
         persons: 3_000,
         needs_per_person: 2.0,
@@ -62,7 +62,7 @@ async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_fou
     assert!(migrated
         .iter()
         .any(|l| l.contains("need_events_append_only")));
-    let summary = zhucan::synthetic::run(&app.db_url, params, &app.state.pii, &hash)
+    let summary = zhucan::tools::synthetic::run(&app.db_url, params, &app.state.pii, &hash)
         .await
         .expect("synthetic");
     // the load dropped secondary indexes and ran without triggers: all back, exactly as migrated
@@ -193,7 +193,7 @@ async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_fou
         3_000
     );
     // histories: versions equal state changes, chains intact
-    let report = zhucan::verify::run(&mut db).await.expect("verify");
+    let report = zhucan::tools::verify::run(&mut db).await.expect("verify");
     assert!(
         report.problems.is_empty(),
         "{:?}",
@@ -208,7 +208,7 @@ async fn a_small_synthetic_deployment_keeps_every_invariant_and_tampering_is_fou
     )
     .await
     .expect("tamper");
-    let report = zhucan::verify::run(&mut db).await.expect("verify");
+    let report = zhucan::tools::verify::run(&mut db).await.expect("verify");
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(report.problems[0].contains("was altered"));
 }
@@ -239,7 +239,7 @@ async fn verify_finds_a_removed_event_and_an_altered_ledger_row() {
     let c = c.expect(201)["id"].as_str().unwrap_or("").to_string();
     w.app.post("/donations", w.tok("assoc_a"), serde_json::json!({"campaign_id": c, "kind": "funds", "amount_fen": 100, "donor_name": "x", "channel": "offline", "received_on": "2026-11-01"})).await.expect(201);
     let mut db = w.app.db().await;
-    assert!(zhucan::verify::run(&mut db)
+    assert!(zhucan::tools::verify::run(&mut db)
         .await
         .expect("verify")
         .problems
@@ -254,7 +254,7 @@ async fn verify_finds_a_removed_event_and_an_altered_ledger_row() {
     ))
     .await
     .expect("tamper");
-    let problems = zhucan::verify::run(&mut db).await.expect("verify").problems;
+    let problems = zhucan::tools::verify::run(&mut db).await.expect("verify").problems;
     assert!(
         problems
             .iter()

@@ -30,7 +30,7 @@ use crate::domain::roles::{HelperKind, UnitKind};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::Query;
 use crate::http::AppState;
-use crate::pii::PiiCipher;
+use crate::domain::pii::PiiCipher;
 
 /// The largest import request body accepted (the multipart form, file included).
 pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;

@@ -66,5 +66,5 @@ pub fn narrow_persons(
     q: crate::db::schema::persons::BoxedQuery<'static, diesel::pg::Pg>,
     caller: &crate::auth::Caller,
 ) -> crate::db::schema::persons::BoxedQuery<'static, diesel::pg::Pg> {
-    crate::needs::narrow_persons(q, caller)
+    crate::service::needs::narrow_persons(q, caller)
 }

@@ -20,7 +20,7 @@ use crate::domain::roles::{OrgKind, PersonStatus, Role};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{etag, if_match, path_id, Body, Page, Query, SeqPage};
 use crate::http::AppState;
-use crate::needs::{self as svc, Actor, EventRow, Extras, NeedRow};
+use crate::service::needs::{self as svc, Actor, EventRow, Extras, NeedRow};
 
 /// A need as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -20,7 +20,7 @@ use crate::domain::roles::{PersonStatus, Role, UnitKind};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{etag, if_match, path_id, Body, Page, Query};
 use crate::http::AppState;
-use crate::pii::PiiCipher;
+use crate::domain::pii::PiiCipher;
 
 /// Roles that register and look after persons.
 pub const CARE_ROLES: &[Role] = &[Role::Admin, Role::VillageStaff, Role::TownStaff];

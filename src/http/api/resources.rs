@@ -17,8 +17,8 @@ use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query, SeqPage};
 use crate::http::AppState;
-use crate::ledger::{append, lock_campaign, LedgerRow, NewEntry};
-use crate::needs::{append_event, Actor, NeedRow};
+use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
+use crate::service::needs::{append_event, Actor, NeedRow};
 
 /// Roles that run campaigns and record donations.
 const FUNDRAISERS: &[Role] = &[Role::Admin, Role::AssociationStaff, Role::President];
@@ -800,7 +800,7 @@ pub async fn allocate(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let need = crate::needs::load_in_scope(&mut conn, &caller, id).await?;
+    let need = crate::service::needs::load_in_scope(&mut conn, &caller, id).await?;
     caller.require(ALLOCATORS)?;
     let input: AllocationIn = body.json()?;
     let mut errors = Vec::new();
@@ -932,7 +932,7 @@ pub async fn need_allocations(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    crate::needs::load_in_scope(&mut conn, &caller, id).await?;
+    crate::service::needs::load_in_scope(&mut conn, &caller, id).await?;
     let rows: Vec<LedgerRow> = ledger_entries::table
         .filter(ledger_entries::need_id.eq(id))
         .order((ledger_entries::at, ledger_entries::seq))

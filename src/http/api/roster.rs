@@ -15,7 +15,7 @@ use crate::domain::roles::{OrgKind, Role};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query};
 use crate::http::AppState;
-use crate::needs::{handover, on_duty, org_at, Actor, RosterRow};
+use crate::service::needs::{handover, on_duty, org_at, Actor, RosterRow};
 
 /// 404 unless the city exists.
 pub async fn city_exists(conn: &mut AsyncPgConnection, city: Uuid) -> AppResult<()> {

@@ -15,7 +15,7 @@ use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{Body, Query};
 use crate::http::AppState;
-use crate::needs::{policies, reachable, SlaEntry};
+use crate::service::needs::{policies, reachable, SlaEntry};
 
 /// `GET|PUT /sla-policies` shape.
 #[derive(Debug, Serialize, ToSchema)]

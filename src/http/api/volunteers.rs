@@ -322,7 +322,7 @@ pub async fn create_record(
         errors.push(FieldError::new("note", "at most 2000 characters"));
     }
     let mut conn = state.conn().await?;
-    let need = match crate::needs::load_in_scope(&mut conn, &caller, input.need_id).await {
+    let need = match crate::service::needs::load_in_scope(&mut conn, &caller, input.need_id).await {
         Ok(n) => Some(n),
         Err(AppError::NotFound) => {
             errors.push(FieldError::new("need_id", "no such need in your scope"));
@@ -442,7 +442,7 @@ pub async fn list_records(
         if caller.is_narrow() || !matches!(caller.scope, Scope::All | Scope::City(_)) {
             b = b.filter(
                 service_records::need_id
-                    .eq_any(crate::needs::scoped(&caller).select(crate::db::schema::needs::id)),
+                    .eq_any(crate::service::needs::scoped(&caller).select(crate::db::schema::needs::id)),
             );
         }
         if let Some(h) = q.helper_id {

@@ -6,8 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{ledger_entries, need_events, needs};
-use crate::ledger::{entry_hash, LedgerRow};
-use crate::needs::{event_hash, EventRow};
+use crate::service::ledger::{entry_hash, LedgerRow};
+use crate::service::needs::{event_hash, EventRow};
 
 /// What a walk found.
 #[derive(Debug, Default)]

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::schema::{campaign_balances, campaigns, ledger_entries};
-use crate::http::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 
 /// A ledger row.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -114,7 +114,7 @@ pub fn entry_hash(prev: Option<&[u8]>, e: &LedgerRow) -> Vec<u8> {
 }
 
 /// Locks a campaign for ledger writes (serialises its movements); returns its city.
-pub async fn lock_campaign(conn: &mut AsyncPgConnection, campaign: Uuid) -> AppResult<Uuid> {
+pub async fn lock_campaign(conn: &mut AsyncPgConnection, campaign: Uuid) -> Result<Uuid> {
     Ok(campaigns::table
         .find(campaign)
         .select(campaigns::city_id)
@@ -126,7 +126,7 @@ pub async fn lock_campaign(conn: &mut AsyncPgConnection, campaign: Uuid) -> AppR
 /// Appends one movement and moves the balance with it; 409 `insufficient_balance` when an
 /// outflow would take the balance below zero (nothing is written then). The caller holds the
 /// campaign lock ([`lock_campaign`]) inside its transaction.
-pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> AppResult<LedgerRow> {
+pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> Result<LedgerRow> {
     // raised and allocated move by the kind of movement; the balance by its sign
     let (raised, allocated) = match e.entry {
         "donation" => (e.amount, 0),
@@ -141,7 +141,7 @@ pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> Ap
                         .first(conn)
                         .await?
                 }
-                None => return Err(AppError::internal("reversal without its entry")),
+                None => return Err(Error::internal("reversal without its entry")),
             };
             if of == "allocation" {
                 (0, -e.amount)
@@ -180,7 +180,7 @@ pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> Ap
     .execute(conn)
     .await?;
     if updated != 1 {
-        return Err(AppError::conflict(
+        return Err(Error::conflict(
             "insufficient_balance",
             "the campaign's balance is not enough for this",
         ));

@@ -504,11 +504,11 @@ async fn demo_act(
     caller: &crate::auth::Caller,
     need: Uuid,
     action: crate::domain::need::Action,
-    extras: crate::needs::Extras,
+    extras: crate::service::needs::Extras,
     payload: serde_json::Value,
 ) -> anyhow::Result<()> {
     use crate::db::schema::needs;
-    use crate::needs::{apply, relation, Actor, NeedRow, Step};
+    use crate::service::needs::{apply, relation, Actor, NeedRow, Step};
     use diesel_async::AsyncConnection;
     let caller = caller.clone();
     conn.transaction::<_, crate::http::error::AppError, _>(async move |conn| {
@@ -544,7 +544,7 @@ async fn demo_act(
 pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
     use crate::auth::Caller;
     use crate::domain::need::{Action, Loop, Urgency};
-    use crate::needs::{city_today, file, Actor, Extras};
+    use crate::service::needs::{city_today, file, Actor, Extras};
     use serde_json::json;
     let hash = password::hash_blocking(&demo_password()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = city_today(conn, city.id)
@@ -908,7 +908,7 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
 /// to open social needs, a volunteer team and service hours.
 pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
     use crate::db::schema::{campaigns, needs, service_records, volunteer_teams};
-    use crate::ledger::{append, lock_campaign, NewEntry};
+    use crate::service::ledger::{append, lock_campaign, NewEntry};
     use diesel_async::AsyncConnection;
     let admin: Uuid = users::table
         .filter(users::username.eq("assoc_staff"))
@@ -1002,10 +1002,10 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                         ..NewEntry::default()
                     })
                     .await?;
-                    let row: crate::needs::NeedRow = needs::table.find(need).select(crate::needs::NeedRow::as_select()).for_update().first(conn).await?;
+                    let row: crate::service::needs::NeedRow = needs::table.find(need).select(crate::service::needs::NeedRow::as_select()).for_update().first(conn).await?;
                     let from = row.state.clone();
-                    let actor = crate::needs::Actor { user_id: Some(admin), name: "assoc_staff".into() };
-                    crate::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
+                    let actor = crate::service::needs::Actor { user_id: Some(admin), name: "assoc_staff".into() };
+                    crate::service::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
                     n += 1;
                 }
                 Ok(n)

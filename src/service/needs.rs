@@ -22,7 +22,7 @@ use crate::domain::need::{
     Urgency,
 };
 use crate::domain::roles::{OrgKind, Role};
-use crate::http::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 
 /// A need row.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -92,11 +92,11 @@ pub struct NeedRow {
 }
 
 impl NeedRow {
-    fn view(&self) -> AppResult<NeedView> {
+    fn view(&self) -> Result<NeedView> {
         Ok(NeedView {
-            state: State::parse(&self.state).ok_or_else(|| AppError::internal("bad state"))?,
+            state: State::parse(&self.state).ok_or_else(|| Error::internal("bad state"))?,
             loop_: self.loop_.as_deref().and_then(Loop::parse),
-            level: Level::parse(&self.level).ok_or_else(|| AppError::internal("bad level"))?,
+            level: Level::parse(&self.level).ok_or_else(|| Error::internal("bad level"))?,
         })
     }
 
@@ -184,7 +184,7 @@ pub async fn load_in_scope_for_update(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
-) -> AppResult<NeedRow> {
+) -> Result<NeedRow> {
     let q = needs::table
         .filter(needs::id.eq(id))
         .select(NeedRow::as_select());
@@ -231,7 +231,7 @@ pub async fn load_in_scope(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
-) -> AppResult<NeedRow> {
+) -> Result<NeedRow> {
     Ok(scoped(caller)
         .filter(needs::id.eq(id))
         .select(NeedRow::as_select())
@@ -304,7 +304,7 @@ pub fn default_hours(state: State, loop_: Option<Loop>, level: Level, urgency: U
 }
 
 /// The city's effective policy table: stored entries over the defaults.
-pub async fn policies(conn: &mut AsyncPgConnection, city: Uuid) -> AppResult<Vec<SlaEntry>> {
+pub async fn policies(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Vec<SlaEntry>> {
     let stored: Vec<(String, String, String, String, i32)> = sla_policies::table
         .filter(sla_policies::city_id.eq(city))
         .select((
@@ -350,7 +350,7 @@ pub async fn due_at(
     level: Level,
     urgency: Urgency,
     now: DateTime<Utc>,
-) -> AppResult<Option<DateTime<Utc>>> {
+) -> Result<Option<DateTime<Utc>>> {
     if matches!(state, State::Closed | State::Withdrawn) {
         return Ok(None);
     }
@@ -436,7 +436,7 @@ pub async fn append_event(
     actor: &Actor,
     at: DateTime<Utc>,
     payload: Value,
-) -> AppResult<EventRow> {
+) -> Result<EventRow> {
     // filing (`from` is None) writes a need's first event: there is nothing before it to read
     let last: Option<(i32, Vec<u8>)> = match from {
         None => None,
@@ -495,7 +495,7 @@ pub async fn append_event(
 // organisations and the roster
 
 /// The organisation of a kind at a unit.
-pub async fn org_at(conn: &mut AsyncPgConnection, unit: Uuid, kind: OrgKind) -> AppResult<Uuid> {
+pub async fn org_at(conn: &mut AsyncPgConnection, unit: Uuid, kind: OrgKind) -> Result<Uuid> {
     organizations::table
         .filter(organizations::org_unit_id.eq(unit))
         .filter(organizations::kind.eq(kind.as_str()))
@@ -503,11 +503,11 @@ pub async fn org_at(conn: &mut AsyncPgConnection, unit: Uuid, kind: OrgKind) -> 
         .first(conn)
         .await
         .optional()?
-        .ok_or_else(|| AppError::internal(format!("no {kind} at unit {unit}")))
+        .ok_or_else(|| Error::internal(format!("no {kind} at unit {unit}")))
 }
 
 /// Today in the city's time zone.
-pub async fn city_today(conn: &mut AsyncPgConnection, city: Uuid) -> AppResult<NaiveDate> {
+pub async fn city_today(conn: &mut AsyncPgConnection, city: Uuid) -> Result<NaiveDate> {
     let tz: Option<String> = city_settings::table
         .find(city)
         .select(city_settings::time_zone)
@@ -547,7 +547,7 @@ pub struct RosterRow {
 }
 
 /// The roster entry covering today for a city, if any.
-pub async fn on_duty(conn: &mut AsyncPgConnection, city: Uuid) -> AppResult<Option<RosterRow>> {
+pub async fn on_duty(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Option<RosterRow>> {
     let today = city_today(conn, city).await?;
     Ok(duty_roster::table
         .filter(duty_roster::city_id.eq(city))
@@ -566,7 +566,7 @@ pub async fn handover(
     city: Uuid,
     actor: &Actor,
     skip_locked: bool,
-) -> AppResult<usize> {
+) -> Result<usize> {
     let duty = on_duty(conn, city).await?.map(|e| e.user_id);
     let presidents: Vec<Uuid> = users::table
         .filter(users::city_id.eq(city))
@@ -649,7 +649,7 @@ pub async fn relation(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     n: &NeedRow,
-) -> AppResult<Relation> {
+) -> Result<Relation> {
     let handler_kind: String = organizations::table
         .find(n.handler_organization_id)
         .select(organizations::kind)
@@ -706,7 +706,7 @@ pub async fn apply(
     conn: &mut AsyncPgConnection,
     mut n: NeedRow,
     step: Step<'_>,
-) -> AppResult<NeedRow> {
+) -> Result<NeedRow> {
     let Step {
         action,
         relation,
@@ -718,12 +718,12 @@ pub async fn apply(
     let t = match decide(n.view()?, action, relation) {
         Ok(t) => t,
         Err(Refusal::Forbidden) => {
-            return Err(AppError::Forbidden(
+            return Err(Error::Forbidden(
                 "your role may not do this to this need",
             ))
         }
         Err(Refusal::InvalidTransition) => {
-            return Err(AppError::conflict(
+            return Err(Error::conflict(
                 "invalid_transition",
                 format!("{} is not possible from {}", action.kind(), n.state),
             ))
@@ -742,7 +742,7 @@ pub async fn apply(
             Handler::VillageStation => org_at(conn, n.village_id, OrgKind::VillageStation).await?,
             Handler::Department => extras
                 .department_id
-                .ok_or_else(|| AppError::internal("refer without department"))?,
+                .ok_or_else(|| Error::internal("refer without department"))?,
             Handler::BeforeReferral => match n.referred_from_handler_id {
                 Some(h) => h,
                 None => org_at(conn, n.village_id, OrgKind::VillageDpf).await?,
@@ -851,7 +851,7 @@ pub async fn apply(
         .execute(conn)
         .await?;
         if updated != 1 {
-            return Err(AppError::PreconditionFailed);
+            return Err(Error::PreconditionFailed);
         }
     }
     append_event(conn, &n, event_name, Some(&from), actor, now, payload).await?;
@@ -867,7 +867,7 @@ pub async fn file(
     description: &str,
     urgency: Urgency,
     reporting_helper_id: Option<Uuid>,
-) -> AppResult<NeedRow> {
+) -> Result<NeedRow> {
     let now = Utc::now();
     let handler = org_at(conn, person.village_id, OrgKind::VillageDpf).await?;
     let due = due_at(
@@ -932,13 +932,13 @@ pub struct SweepReport {
 /// One SLA pass: overdue social needs below the city climb a level; other overdue needs are
 /// marked once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so concurrent sweepers never
 /// act twice on one need. Then open city needs pass to whoever is on duty.
-pub async fn sweep(conn: &mut AsyncPgConnection) -> AppResult<SweepReport> {
+pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
     let mut report = SweepReport::default();
     // each need is acted on at most once per pass: what this pass moved waits for the next
     let started = Utc::now();
     loop {
         let batch = conn
-            .transaction::<_, AppError, _>(async |conn| {
+            .transaction::<_, Error, _>(async |conn| {
                 let rows: Vec<NeedRow> = needs::table
                     .filter(needs::due_at.le(started))
                     .filter(needs::updated_at.lt(started))
@@ -1021,7 +1021,7 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> AppResult<SweepReport> {
         .await?;
     for c in cities {
         let n = conn
-            .transaction::<_, AppError, _>(async |conn| {
+            .transaction::<_, Error, _>(async |conn| {
                 handover(conn, c.id, &Actor::system(), true).await
             })
             .await?;
