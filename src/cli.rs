@@ -196,8 +196,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                     anyhow::bail!("--cities must be at least 1 and --persons at least --cities");
                 }
                 let pii = config.pii_cipher();
-                let hash = crate::auth::password::hash_blocking(&crate::tools::seed::demo_password())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let hash =
+                    crate::auth::password::hash_blocking(&crate::tools::seed::demo_password())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let params = crate::tools::synthetic::Params {
                     cities,
                     persons,
@@ -236,7 +237,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             }
             let url = database_url(&config)?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let (rotated, current) = crate::tools::rotate_pii_key::rotate(&mut conn, &config.pii_cipher()).await?;
+            let (rotated, current) =
+                crate::tools::rotate_pii_key::rotate(&mut conn, &config.pii_cipher()).await?;
             println!("rotate-pii-key: {rotated} re-encrypted, {current} already under the new key; PII_KEY_PREVIOUS may now be removed");
             Ok(ExitCode::SUCCESS)
         }

@@ -110,9 +110,7 @@ fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let params = Params::default();
     let mut salt_bytes = [0u8; 64];
-    let raw_salt = salt
-        .decode_b64(&mut salt_bytes)
-        .map_err(Error::internal)?;
+    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(Error::internal)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     hash_into(&argon2, password, raw_salt, &mut out, blocks).map_err(Error::internal)?;

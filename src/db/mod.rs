@@ -2,6 +2,8 @@
 
 pub mod cached;
 pub mod embedded;
+pub mod models;
+pub mod queries;
 pub mod schema;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool};

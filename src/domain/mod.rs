@@ -1,5 +1,6 @@
 //! Pure types and rules: ids, resident ID numbers, roles, the org tree's vocabulary.
 
+pub mod caller;
 pub mod need;
 pub mod pii;
 pub mod resident_id;

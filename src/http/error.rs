@@ -147,7 +147,6 @@ impl AsProblem for AppError {
     }
 }
 
-
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         self.parts().0
@@ -177,4 +176,3 @@ impl ResponseError for AppError {
         resp.body(serde_json::to_string(&problem).unwrap_or_default())
     }
 }
-

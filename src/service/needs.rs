@@ -14,8 +14,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, Scope};
 use crate::db::cached::CachedBySql;
 use crate::db::schema::{
-    city_settings, duty_roster, need_access, need_events, needs, organizations, persons,
-    sla_policies, users,
+    city_settings, duty_roster, need_access, need_events, needs, organizations, sla_policies, users,
 };
 use crate::domain::need::{
     decide, Action, ActionKind, Assignee, Handler, Level, Loop, NeedView, Refusal, Relation, State,
@@ -136,48 +135,6 @@ impl Actor {
 // ---------------------------------------------------------------------------------------------
 // scope
 
-/// Needs the caller sees, filtered in SQL: its unit and below, or (narrow roles) what was routed to it.
-pub fn scoped(caller: &Caller) -> needs::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = needs::table.into_boxed();
-    if caller.is_narrow() {
-        let org = caller.organization_id.unwrap_or(Uuid::nil());
-        return q.filter(
-            needs::id.eq_any(
-                need_access::table
-                    .filter(need_access::organization_id.eq(org))
-                    .select(need_access::need_id),
-            ),
-        );
-    }
-    match caller.scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(needs::city_id.eq(c)),
-        Scope::Town(t) => q.filter(needs::town_id.eq(t)),
-        Scope::Village(v) => q.filter(needs::village_id.eq(v)),
-    }
-}
-
-/// Persons a narrow role sees: those behind the needs routed to its organisation.
-pub fn narrow_persons(
-    q: persons::BoxedQuery<'static, diesel::pg::Pg>,
-    caller: &Caller,
-) -> persons::BoxedQuery<'static, diesel::pg::Pg> {
-    let org = caller.organization_id.unwrap_or(Uuid::nil());
-    q.filter(
-        persons::id.eq_any(
-            needs::table
-                .filter(
-                    needs::id.eq_any(
-                        need_access::table
-                            .filter(need_access::organization_id.eq(org))
-                            .select(need_access::need_id),
-                    ),
-                )
-                .select(needs::person_id),
-        ),
-    )
-}
-
 /// One need in scope, locked for the caller's transaction (`FOR UPDATE`), or 404: the same
 /// filter as [`scoped`], written out per scope because a boxed query cannot take a lock.
 pub async fn load_in_scope_for_update(
@@ -232,7 +189,7 @@ pub async fn load_in_scope(
     caller: &Caller,
     id: Uuid,
 ) -> Result<NeedRow> {
-    Ok(scoped(caller)
+    Ok(crate::db::queries::scope::needs(caller)
         .filter(needs::id.eq(id))
         .select(NeedRow::as_select())
         .first(conn)
@@ -718,9 +675,7 @@ pub async fn apply(
     let t = match decide(n.view()?, action, relation) {
         Ok(t) => t,
         Err(Refusal::Forbidden) => {
-            return Err(Error::Forbidden(
-                "your role may not do this to this need",
-            ))
+            return Err(Error::Forbidden("your role may not do this to this need"))
         }
         Err(Refusal::InvalidTransition) => {
             return Err(Error::conflict(

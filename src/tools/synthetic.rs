@@ -45,10 +45,10 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::domain::need::{Category, Level, Loop, State, Urgency};
+use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::service::ledger::{entry_hash, LedgerRow};
 use crate::service::needs::{default_hours, event_hash, EventRow};
-use crate::domain::pii::PiiCipher;
 
 /// What to build.
 #[derive(Debug, Clone, Copy)]

@@ -317,11 +317,15 @@ async fn rotating_the_pii_key_re_encrypts_every_row_and_the_old_key_stops_openin
     let dev_key = *b"zhucan-dev-pii-key-not-for-prod!";
     let during = zhucan::domain::pii::PiiCipher::with_previous(&new_key, &dev_key);
     let mut db = w.app.db().await;
-    let (rotated, current) = zhucan::tools::rotate_pii_key::rotate(&mut db, &during).await.expect("rotate");
+    let (rotated, current) = zhucan::tools::rotate_pii_key::rotate(&mut db, &during)
+        .await
+        .expect("rotate");
     assert_eq!((rotated, current), (3, 0));
     // a second run has nothing left to do
     assert_eq!(
-        zhucan::tools::rotate_pii_key::rotate(&mut db, &during).await.expect("rotate"),
+        zhucan::tools::rotate_pii_key::rotate(&mut db, &during)
+            .await
+            .expect("rotate"),
         (0, 3)
     );
     let after = zhucan::domain::pii::PiiCipher::new(&new_key);

@@ -521,10 +521,17 @@ pub async fn world_in(app: TestApp) -> World {
             }
             Some(_) => Some(city_a.id),
         };
-        let id =
-            zhucan::tools::seed::insert_user_with_hash(c, name, name, *role, org_id, city, fixture_hash())
-                .await
-                .expect("user");
+        let id = zhucan::tools::seed::insert_user_with_hash(
+            c,
+            name,
+            name,
+            *role,
+            org_id,
+            city,
+            fixture_hash(),
+        )
+        .await
+        .expect("user");
         users.insert(*name, id);
         tokens.insert(*name, app.token_for(id));
     }
@@ -680,7 +687,9 @@ impl World {
     /// Runs one SLA sweep directly against the database.
     pub async fn sweep(&self) -> zhucan::service::needs::SweepReport {
         let mut conn = self.app.db().await;
-        zhucan::service::needs::sweep(&mut conn).await.expect("sweep")
+        zhucan::service::needs::sweep(&mut conn)
+            .await
+            .expect("sweep")
     }
 }
 

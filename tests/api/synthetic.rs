@@ -254,7 +254,10 @@ async fn verify_finds_a_removed_event_and_an_altered_ledger_row() {
     ))
     .await
     .expect("tamper");
-    let problems = zhucan::tools::verify::run(&mut db).await.expect("verify").problems;
+    let problems = zhucan::tools::verify::run(&mut db)
+        .await
+        .expect("verify")
+        .problems;
     assert!(
         problems
             .iter()

@@ -142,17 +142,6 @@ pub struct HelperQuery {
     pub cursor: Option<String>,
 }
 
-/// Helpers the caller sees: a village sees its whole town (its groups draw on the town's helpers).
-pub fn scoped(caller: &Caller) -> helpers::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = helpers::table.into_boxed();
-    match (caller.scope, caller.town_id) {
-        (Scope::All, _) => q,
-        (Scope::City(c), _) => q.filter(helpers::city_id.eq(c)),
-        (Scope::Town(t), _) | (Scope::Village(_), Some(t)) => q.filter(helpers::town_id.eq(t)),
-        (Scope::Village(v), None) => q.filter(helpers::village_id.eq(v)),
-    }
-}
-
 /// Whether the caller may change a helper of this village (its own scope, not just its town).
 fn writable(caller: &Caller, h: &HelperRow) -> bool {
     match caller.scope {
@@ -171,7 +160,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(&caller)
+    let mut query = crate::db::queries::scope::helpers(&caller)
         .select(HelperRow::as_select())
         .order(helpers::id)
         .limit(page.limit + 1);
@@ -212,7 +201,7 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let row: HelperRow = scoped(&caller)
+    let row: HelperRow = crate::db::queries::scope::helpers(&caller)
         .filter(helpers::id.eq(id))
         .select(HelperRow::as_select())
         .first(&mut conn)
@@ -350,7 +339,7 @@ pub async fn patch(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let current: HelperRow = scoped(&caller)
+    let current: HelperRow = crate::db::queries::scope::helpers(&caller)
         .filter(helpers::id.eq(id))
         .select(HelperRow::as_select())
         .first(&mut conn)

@@ -22,15 +22,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::org_units::UnitOut;
-use super::persons::{audit, scoped, validate_fields, PersonIn, CARE_ROLES};
+use super::persons::{audit, validate_fields, PersonIn, CARE_ROLES};
 use super::{clean, phone_ok};
 use crate::auth::{Caller, Scope};
 use crate::db::schema::{helpers, org_units, persons};
+use crate::domain::pii::PiiCipher;
 use crate::domain::roles::{HelperKind, UnitKind};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::Query;
 use crate::http::AppState;
-use crate::domain::pii::PiiCipher;
 
 /// The largest import request body accepted (the multipart form, file included).
 pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
@@ -898,7 +898,7 @@ impl Villages {
         codes.dedup();
         let mut by_code = HashMap::new();
         for chunk in codes.chunks(CHUNK) {
-            let units: Vec<UnitOut> = super::org_units::scoped(caller.scope)
+            let units: Vec<UnitOut> = crate::db::queries::scope::org_units(caller.scope)
                 .filter(org_units::code.eq_any(chunk))
                 .select(UnitOut::as_select())
                 .load(conn)
@@ -1104,7 +1104,7 @@ async fn registered(
             .load(conn)
             .await?;
         let ids: Vec<Uuid> = found.iter().map(|(_, id)| *id).collect();
-        let visible: HashSet<Uuid> = scoped(caller)
+        let visible: HashSet<Uuid> = crate::db::queries::scope::persons(caller)
             .filter(id_in(ids))
             .select(persons::id)
             .load::<Uuid>(conn)

@@ -60,11 +60,3 @@ pub fn phone_ok(p: &str) -> bool {
     let n = p.chars().count();
     (5..=20).contains(&n) && p.chars().all(|c| c.is_ascii_digit() || " +-".contains(c))
 }
-
-/// Persons a department officer or site staff sees: those behind needs routed to its organisation.
-pub fn narrow_persons(
-    q: crate::db::schema::persons::BoxedQuery<'static, diesel::pg::Pg>,
-    caller: &crate::auth::Caller,
-) -> crate::db::schema::persons::BoxedQuery<'static, diesel::pg::Pg> {
-    crate::service::needs::narrow_persons(q, caller)
-}

@@ -233,7 +233,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = svc::scoped(&caller)
+    let mut query = crate::db::queries::scope::needs(&caller)
         .select(NeedRow::as_select())
         .order(needs::id)
         .limit(page.limit + 1);

@@ -77,24 +77,13 @@ pub struct UnitQuery {
     pub cursor: Option<String>,
 }
 
-/// Units the caller sees: its unit and everything below.
-pub fn scoped(scope: Scope) -> org_units::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = org_units::table.into_boxed();
-    match scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(org_units::city_id.eq(c)),
-        Scope::Town(t) => q.filter(org_units::town_id.eq(t)),
-        Scope::Village(v) => q.filter(org_units::id.eq(v)),
-    }
-}
-
 /// One unit in the caller's scope, or 404.
 pub async fn load_in_scope(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     id: Uuid,
 ) -> AppResult<UnitOut> {
-    Ok(scoped(scope)
+    Ok(crate::db::queries::scope::org_units(scope)
         .filter(org_units::id.eq(id))
         .select(UnitOut::as_select())
         .first(conn)
@@ -111,7 +100,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(caller.scope)
+    let mut query = crate::db::queries::scope::org_units(caller.scope)
         .select(UnitOut::as_select())
         .order(org_units::id)
         .limit(page.limit + 1);

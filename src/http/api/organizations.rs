@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::org_units::load_in_scope;
 use super::{created, ok, Paged};
-use crate::auth::{Caller, Scope};
-use crate::db::schema::{org_units, organizations};
+use crate::auth::Caller;
+use crate::db::schema::organizations;
 use crate::domain::roles::{DepartmentType, OrgKind, Role, SiteType, UnitKind};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Json, Page, Query};
@@ -77,30 +77,13 @@ pub struct OrgQuery {
     pub cursor: Option<String>,
 }
 
-/// Organisations whose unit lies in scope.
-pub fn scoped(scope: Scope) -> organizations::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = organizations::table.into_boxed();
-    match scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(organizations::city_id.eq(c)),
-        Scope::Town(t) => q.filter(
-            organizations::org_unit_id.eq_any(
-                org_units::table
-                    .filter(org_units::town_id.eq(t))
-                    .select(org_units::id),
-            ),
-        ),
-        Scope::Village(v) => q.filter(organizations::org_unit_id.eq(v)),
-    }
-}
-
 /// One organisation in the caller's scope, or 404.
 pub async fn load_org_in_scope(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
 ) -> AppResult<OrgRow> {
-    Ok(scoped(caller.scope)
+    Ok(crate::db::queries::scope::organizations(caller.scope)
         .filter(organizations::id.eq(id))
         .select(OrgRow::as_select())
         .first(conn)
@@ -131,7 +114,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(caller.scope)
+    let mut query = crate::db::queries::scope::organizations(caller.scope)
         .select(OrgRow::as_select())
         .order(organizations::id)
         .limit(page.limit + 1);

@@ -15,12 +15,12 @@ use crate::auth::{Caller, Scope};
 use crate::db::schema::{
     audit_log, city_settings, contact_group_members, helpers, persons, visits,
 };
+use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{DisabilityCategory, DisabilityCertNumber, ResidentId};
 use crate::domain::roles::{PersonStatus, Role, UnitKind};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{etag, if_match, path_id, Body, Page, Query};
 use crate::http::AppState;
-use crate::domain::pii::PiiCipher;
 
 /// Roles that register and look after persons.
 pub const CARE_ROLES: &[Role] = &[Role::Admin, Role::VillageStaff, Role::TownStaff];
@@ -271,27 +271,13 @@ pub struct RevealQuery {
     pub reveal: Option<String>,
 }
 
-/// Persons the caller sees, filtered in SQL.
-pub fn scoped(caller: &Caller) -> persons::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = persons::table.into_boxed();
-    if caller.is_narrow() {
-        return crate::http::api::narrow_persons(q, caller);
-    }
-    match caller.scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(persons::city_id.eq(c)),
-        Scope::Town(t) => q.filter(persons::town_id.eq(t)),
-        Scope::Village(v) => q.filter(persons::village_id.eq(v)),
-    }
-}
-
 /// One person in scope, or 404.
 pub async fn load_in_scope(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
 ) -> AppResult<PersonRow> {
-    Ok(scoped(caller)
+    Ok(crate::db::queries::scope::persons(caller)
         .filter(persons::id.eq(id))
         .select(PersonRow::as_select())
         .first(conn)
@@ -549,7 +535,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(&caller)
+    let mut query = crate::db::queries::scope::persons(&caller)
         .select(PersonRow::as_select())
         .order(persons::id)
         .limit(page.limit + 1);

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::organizations::{load_org_in_scope, OrgRow};
 use super::{ok, Paged};
-use crate::auth::{password, Caller, Scope};
-use crate::db::schema::{org_units, organizations, users};
+use crate::auth::{password, Caller};
+use crate::db::schema::users;
 use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Json, Page, Query};
@@ -120,35 +120,6 @@ pub struct UserQuery {
     pub cursor: Option<String>,
 }
 
-/// Users whose organisation lies in the caller's scope (narrow roles: their own organisation).
-fn scoped(caller: &Caller) -> users::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = users::table.into_boxed();
-    if caller.is_narrow() {
-        return q.filter(users::organization_id.eq(caller.organization_id));
-    }
-    let units = organizations::table
-        .inner_join(org_units::table)
-        .select(organizations::id);
-    match caller.scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(users::city_id.eq(c)),
-        Scope::Town(t) => q.filter(
-            users::organization_id.eq_any(
-                units
-                    .filter(org_units::town_id.eq(t))
-                    .select(organizations::id.nullable()),
-            ),
-        ),
-        Scope::Village(v) => q.filter(
-            users::organization_id.eq_any(
-                units
-                    .filter(org_units::id.eq(v))
-                    .select(organizations::id.nullable()),
-            ),
-        ),
-    }
-}
-
 /// `GET /api/v1/users`: users in scope.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<UserOut>), (status = 401, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
@@ -159,7 +130,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(&caller)
+    let mut query = crate::db::queries::scope::users(&caller)
         .select(UserRow::as_select())
         .order(users::id)
         .limit(page.limit + 1);
@@ -193,7 +164,7 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let row: UserRow = scoped(&caller)
+    let row: UserRow = crate::db::queries::scope::users(&caller)
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
         .first(&mut conn)
@@ -301,7 +272,7 @@ pub async fn patch(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let target: UserRow = scoped(&caller)
+    let target: UserRow = crate::db::queries::scope::users(&caller)
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
         .first(&mut conn)

@@ -88,18 +88,6 @@ pub struct TeamQuery {
     pub cursor: Option<String>,
 }
 
-/// Teams the caller sees: those of its unit and below, like everything else in the tree
-/// (a town sees its own teams and its villages'; a village only its own).
-fn scoped(caller: &Caller) -> volunteer_teams::BoxedQuery<'static, diesel::pg::Pg> {
-    let q = volunteer_teams::table.into_boxed();
-    match caller.scope {
-        Scope::All => q,
-        Scope::City(c) => q.filter(volunteer_teams::city_id.eq(c)),
-        Scope::Town(t) => q.filter(volunteer_teams::town_id.eq(t)),
-        Scope::Village(v) => q.filter(volunteer_teams::org_unit_id.eq(v)),
-    }
-}
-
 async fn team_out(conn: &mut diesel_async::AsyncPgConnection, t: TeamRow) -> AppResult<TeamOut> {
     let members: i64 = helpers::table
         .filter(helpers::volunteer_team_id.eq(t.id))
@@ -132,7 +120,7 @@ pub async fn list_teams(
 ) -> AppResult<HttpResponse> {
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let mut query = scoped(&caller)
+    let mut query = crate::db::queries::scope::volunteer_teams(&caller)
         .select(TeamRow::as_select())
         .order(volunteer_teams::id)
         .limit(page.limit + 1);
@@ -165,7 +153,7 @@ pub async fn get_team(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let t: TeamRow = scoped(&caller)
+    let t: TeamRow = crate::db::queries::scope::volunteer_teams(&caller)
         .filter(volunteer_teams::id.eq(id))
         .select(TeamRow::as_select())
         .first(&mut conn)
@@ -440,10 +428,9 @@ pub async fn list_records(
         // the records of the needs the caller sees (its part of the tree; for a department
         // officer or site staff, only the needs routed to them)
         if caller.is_narrow() || !matches!(caller.scope, Scope::All | Scope::City(_)) {
-            b = b.filter(
-                service_records::need_id
-                    .eq_any(crate::service::needs::scoped(&caller).select(crate::db::schema::needs::id)),
-            );
+            b = b.filter(service_records::need_id.eq_any(
+                crate::db::queries::scope::needs(&caller).select(crate::db::schema::needs::id),
+            ));
         }
         if let Some(h) = q.helper_id {
             b = b.filter(service_records::helper_id.eq(h));

@@ -1,0 +1,2 @@
+//! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
+//! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
