@@ -70,3 +70,22 @@ async fn health_readiness_metrics_and_docs_answer() {
         .await;
     nf.problem(404, "not_found");
 }
+
+/// The OpenAPI document is a contract: any change to it shows up here as a diff against the
+/// committed snapshot (`UPDATE_SNAPSHOTS=1` rewrites it, to be reviewed and committed).
+#[test]
+fn openapi_document_matches_its_snapshot() {
+    let doc = serde_json::to_string_pretty(&zhucan::http::openapi::document()).expect("serialize");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, format!("{doc}\n")).expect("write snapshot");
+    }
+    let want = std::fs::read_to_string(&path)
+        .expect("tests/snapshots/openapi.json (UPDATE_SNAPSHOTS=1 writes it)");
+    assert!(
+        want.trim_end() == doc,
+        "the OpenAPI document changed; review it, then UPDATE_SNAPSHOTS=1 to accept"
+    );
+}
