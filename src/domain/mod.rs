@@ -5,3 +5,4 @@ pub mod need;
 pub mod pii;
 pub mod resident_id;
 pub mod roles;
+pub mod ts;

@@ -246,28 +246,59 @@ pub struct NeedView {
     pub level: Level,
 }
 
-/// Who may attempt an action at all (the 403 check, before the state is looked at).
-fn may(action: Action, who: Relation) -> bool {
+/// Who may attempt an action at all: the 403 check, before the state, the version or the body
+/// is looked at. It depends only on the kind of action, not on its body.
+pub fn may(action: ActionKind, who: Relation) -> bool {
     if who.auditor {
         return false;
     }
     match action {
-        Action::Register(_) => who.village_staff,
-        Action::Refer => who.village_staff || who.town_staff,
-        Action::Accept | Action::Assign | Action::Escalate => who.handler_staff,
-        Action::Return => who.handling_officer,
-        Action::Reroute => who.handling_officer || who.town_staff,
-        Action::Resolve => who.handler_staff || who.assigned_site_staff,
-        Action::Verify { .. } => who.village_staff,
-        Action::Withdraw => who.village_staff || who.admin,
+        ActionKind::Register => who.village_staff,
+        ActionKind::Refer => who.village_staff || who.town_staff,
+        ActionKind::Accept | ActionKind::Assign | ActionKind::Escalate => who.handler_staff,
+        ActionKind::Return => who.handling_officer,
+        ActionKind::Reroute => who.handling_officer || who.town_staff,
+        ActionKind::Resolve => who.handler_staff || who.assigned_site_staff,
+        ActionKind::Verify => who.village_staff,
+        ActionKind::Withdraw => who.village_staff || who.admin,
         // anyone in scope but the auditor; the caller reached this need, so it is in scope
-        Action::Comment => true,
+        ActionKind::Comment => true,
     }
+}
+
+/// The actions the caller may take on the need now (`comment` excluded): exactly those that
+/// [`decide`] would carry out, so a list of buttons can never disagree with the 403/409 rule.
+pub fn permitted(need: NeedView, who: Relation) -> Vec<ActionKind> {
+    ActionKind::ALL
+        .iter()
+        .copied()
+        .filter(|&k| k != ActionKind::Comment)
+        .filter(|&k| {
+            // an action whose body decides the transition is possible when some body makes it so
+            let variants: &[Action] = match k {
+                ActionKind::Register => &[
+                    Action::Register(Loop::Policy),
+                    Action::Register(Loop::Social),
+                ],
+                ActionKind::Verify => &[Action::Verify { satisfied: true }],
+                ActionKind::Refer => &[Action::Refer],
+                ActionKind::Accept => &[Action::Accept],
+                ActionKind::Return => &[Action::Return],
+                ActionKind::Assign => &[Action::Assign],
+                ActionKind::Escalate => &[Action::Escalate],
+                ActionKind::Reroute => &[Action::Reroute],
+                ActionKind::Resolve => &[Action::Resolve],
+                ActionKind::Withdraw => &[Action::Withdraw],
+                ActionKind::Comment => &[Action::Comment],
+            };
+            variants.iter().any(|&a| decide(need, a, who).is_ok())
+        })
+        .collect()
 }
 
 /// Decides what an action does to a need, or why it is refused.
 pub fn decide(need: NeedView, action: Action, who: Relation) -> Result<Transition, Refusal> {
-    if !may(action, who) {
+    if !may(action.kind(), who) {
         return Err(Refusal::Forbidden);
     }
     let NeedView {
@@ -474,6 +505,86 @@ mod tests {
             }
         }
         assert!(allowed > 100 && refused > 100);
+    }
+
+    #[test]
+    fn permitted_lists_exactly_what_decide_allows() {
+        let relations = [
+            EVERYONE,
+            Relation::default(),
+            Relation {
+                village_staff: true,
+                ..Relation::default()
+            },
+            Relation {
+                town_staff: true,
+                ..Relation::default()
+            },
+            Relation {
+                handler_staff: true,
+                ..Relation::default()
+            },
+            Relation {
+                handling_officer: true,
+                ..Relation::default()
+            },
+            Relation {
+                assigned_site_staff: true,
+                ..Relation::default()
+            },
+            Relation {
+                admin: true,
+                ..Relation::default()
+            },
+            Relation {
+                auditor: true,
+                ..EVERYONE
+            },
+        ];
+        for &s in State::ALL {
+            for l in loops() {
+                for &lv in Level::ALL {
+                    let view = NeedView {
+                        state: s,
+                        loop_: l,
+                        level: lv,
+                    };
+                    for who in relations {
+                        let got = permitted(view, who);
+                        for a in actions() {
+                            if a == Action::Comment {
+                                continue;
+                            }
+                            // verify is offered when a follow-up is due, whatever its answer
+                            if decide(view, a, who).is_ok() {
+                                assert!(got.contains(&a.kind()), "{s} {l:?} {lv} {a:?} {who:?}");
+                            }
+                        }
+                        for k in &got {
+                            assert!(actions()
+                                .iter()
+                                .any(|&a| a.kind() == *k && decide(view, a, who).is_ok()));
+                            assert!(may(*k, who));
+                        }
+                        assert!(!got.contains(&ActionKind::Comment));
+                    }
+                }
+            }
+        }
+        // a village worker at a fresh report may register or withdraw it, nothing else
+        let fresh = NeedView {
+            state: State::Reported,
+            loop_: None,
+            level: Level::Village,
+        };
+        let village = Relation {
+            village_staff: true,
+            ..Relation::default()
+        };
+        assert_eq!(
+            permitted(fresh, village),
+            vec![ActionKind::Register, ActionKind::Withdraw]
+        );
     }
 
     #[test]

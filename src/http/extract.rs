@@ -1,7 +1,6 @@
 //! Request extractors: strict JSON bodies, query strings, `If-Match`, pagination.
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
-use base64::Engine;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -248,100 +247,6 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
 
-/// Default and largest page size.
-pub const DEFAULT_LIMIT: i64 = 50;
-/// The largest page any list answers.
-pub const MAX_LIMIT: i64 = 200;
-
-/// `limit` and `cursor` of a list request, checked.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    /// How many rows to answer.
-    pub limit: i64,
-    /// Rows strictly after this id (keyset).
-    pub after: Option<Uuid>,
-}
-
-impl Page {
-    /// Validates the raw values: limit 1..=200 (larger is capped), a cursor we issued.
-    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
-            Some(n) => n.min(MAX_LIMIT),
-        };
-        let after = match cursor {
-            None | Some("") => None,
-            Some(c) => Some(
-                decode_cursor(c)
-                    .ok_or_else(|| AppError::field("cursor", "is not a cursor this API issued"))?,
-            ),
-        };
-        Ok(Page { limit, after })
-    }
-
-    /// Trims the one-extra row fetched and returns the next cursor.
-    pub fn finish<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next = if more {
-            rows.last().map(|r| encode_cursor(id(r)))
-        } else {
-            None
-        };
-        (rows, next)
-    }
-}
-
-/// A cursor is the last id seen, opaque to clients.
-pub fn encode_cursor(id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-/// Reads a cursor back.
-pub fn decode_cursor(c: &str) -> Option<Uuid> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .ok()?;
-    Uuid::from_slice(&bytes).ok()
-}
-
-/// `limit` and `cursor` of a list ordered by a per-parent sequence (a need's events, a
-/// campaign's ledger): the cursor is the last `seq` seen.
-#[derive(Debug, Clone, Copy)]
-pub struct SeqPage {
-    /// How many rows to answer.
-    pub limit: i64,
-    /// Rows with a `seq` strictly after this.
-    pub after: i32,
-}
-
-impl SeqPage {
-    /// Validates the raw values: limit 1..=200 (larger is capped, `default` when absent), a cursor we issued.
-    pub fn new(limit: Option<i64>, cursor: Option<&str>, default: i64) -> AppResult<SeqPage> {
-        let limit = match limit {
-            None => default,
-            Some(n) if n < 1 => return Err(AppError::field("limit", "must be at least 1")),
-            Some(n) => n.min(MAX_LIMIT),
-        };
-        let after = match cursor {
-            None | Some("") => 0,
-            Some(c) => c
-                .parse()
-                .map_err(|_| AppError::field("cursor", "is not a cursor this API issued"))?,
-        };
-        Ok(SeqPage { limit, after })
-    }
-
-    /// Trims the one-extra row fetched and returns the next cursor.
-    pub fn finish<T>(&self, mut rows: Vec<T>, seq: impl Fn(&T) -> i32) -> (Vec<T>, Option<String>) {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next = if more {
-            rows.last().map(|r| seq(r).to_string())
-        } else {
-            None
-        };
-        (rows, next)
-    }
-}
+pub use crate::service::page::{
+    decode_cursor, encode_cursor, Page, SeqPage, DEFAULT_LIMIT, MAX_LIMIT,
+};

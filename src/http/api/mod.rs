@@ -14,22 +14,16 @@ pub mod reports;
 pub mod resources;
 pub mod roster;
 pub mod sla;
-pub mod ts;
 pub mod users;
 pub mod volunteers;
 
+/// RFC 3339 timestamps as the API writes them.
+pub use crate::domain::ts;
+
 use actix_web::HttpResponse;
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
 
-/// A page of a list: the rows and the cursor of the next page (null on the last).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Paged<T> {
-    /// The rows of this page.
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; null when this is the last.
-    pub next_cursor: Option<String>,
-}
+pub use crate::service::page::Paged;
 
 /// 200 with a JSON body.
 pub fn ok<T: Serialize>(body: &T) -> HttpResponse {
