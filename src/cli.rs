@@ -222,7 +222,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let url = database_url(&config)?;
             crate::db::migrate(&url).await?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let report = crate::service::needs::sweep(&mut conn)
+            let report = crate::service::sweep::sweep(&mut conn)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -312,7 +312,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = crate::server::pool(&config, &url)?;
     let state = crate::server::state(&config, pool);
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
-    let sweeper = crate::server::spawn_sweeper(state.pool.clone(), config.sweep_interval);
+    let sweeper = crate::jobs::sweeper::spawn_sweeper(state.pool.clone(), config.sweep_interval);
     let running = crate::server::start(state, listener, None)?;
     println!(
         "zhucan listening on http://{} (API under /api/v1, docs at /docs)",

@@ -82,3 +82,30 @@ impl Caller {
         matches!(self.role, Role::DepartmentOfficer | Role::SiteStaff)
     }
 }
+
+/// Who did something: a user, or the system (the sweeper).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user (none for the system).
+    pub user_id: Option<Uuid>,
+    /// The username, or `system`.
+    pub name: String,
+}
+
+impl Actor {
+    /// The sweeper.
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            name: "system".into(),
+        }
+    }
+
+    /// A signed-in caller.
+    pub fn of(caller: &Caller) -> Actor {
+        Actor {
+            user_id: Some(caller.user_id),
+            name: caller.username.clone(),
+        }
+    }
+}

@@ -1,8 +1,10 @@
 //! Pure types and rules: ids, resident ID numbers, roles, the org tree's vocabulary.
 
 pub mod caller;
+pub mod chain;
 pub mod need;
 pub mod pii;
 pub mod resident_id;
 pub mod roles;
+pub mod sla;
 pub mod ts;

@@ -250,3 +250,37 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
 pub use crate::service::page::{
     decode_cursor, encode_cursor, Page, SeqPage, DEFAULT_LIMIT, MAX_LIMIT,
 };
+
+impl crate::service::needs::RawBody for Body {
+    fn parse<T: DeserializeOwned>(&self) -> AppResult<T> {
+        self.json()
+    }
+
+    fn is_empty(&self) -> bool {
+        Body::is_empty(self)
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: visible ASCII, 1–200 characters (422 otherwise).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = req
+            .headers()
+            .get("Idempotency-Key")
+            .map(|v| v.to_str().map(|s| s.trim().to_string()))
+            .transpose()
+            .map_err(|_| AppError::field("Idempotency-Key", "must be visible ASCII"))
+            .and_then(|key| match key {
+                Some(k) if k.is_empty() || k.len() > 200 => {
+                    Err(AppError::field("Idempotency-Key", "1–200 characters"))
+                }
+                k => Ok(IdempotencyKey(k)),
+            });
+        std::future::ready(key)
+    }
+}

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
+use crate::service::needs as svc_needs;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -167,7 +168,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
     ),
     components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>,
-        needs::RegisterIn, needs::ReferIn, needs::NoteIn, needs::ReasonIn, needs::AssignIn, needs::ResolveIn, needs::VerifyIn, needs::CommentIn))
+        svc_needs::RegisterIn, svc_needs::ReferIn, svc_needs::NoteIn, svc_needs::ReasonIn, svc_needs::AssignIn, svc_needs::ResolveIn, svc_needs::VerifyIn, svc_needs::CommentIn))
 )]
 pub struct ApiDoc;
 

@@ -1,586 +1,791 @@
-//! The service layer of the dual closed loop: filing, acting, SLA deadlines, the history's
-//! hash chain, sweeping and presidents' handovers. Each function takes a connection and
-//! leaves the transaction boundary to its caller, except where it says it opens one.
+//! The dual closed loop's use cases (双闭环): filing a need, listing and reading needs, their
+//! history, and every action on them. Each use case owns its transaction and walks one way
+//! down: load in scope → relation → may → If-Match → check references → decide once → write →
+//! append the event. The JSON API, the console, the sweeper and the seeders all come here.
 
-use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Caller, Scope};
-use crate::db::cached::CachedBySql;
-use crate::db::schema::{
-    city_settings, duty_roster, need_access, need_events, needs, organizations, sla_policies, users,
-};
+use crate::db::models::needs::{EventRow, NeedRow, NewNeed, PersonPlace};
+use crate::db::queries::idempotency::{self, Claim};
+use crate::db::queries::needs::{self as queries, NeedFilter};
+use crate::db::queries::{deadlines, org};
+use crate::domain::caller::{Actor, Caller};
 use crate::domain::need::{
-    decide, Action, ActionKind, Assignee, Handler, Level, Loop, NeedView, Refusal, Relation, State,
-    Urgency,
+    decide, may, Action, ActionKind, Assignee, Category, Handler, Level, Loop, Refusal, Relation,
+    State, Urgency,
 };
-use crate::domain::roles::{OrgKind, Role};
-use crate::error::{Error, Result};
+use crate::domain::roles::{OrgKind, PersonStatus, Role};
+use crate::domain::sla::{default_hours, reachable};
+use crate::error::{Error, FieldError, Result};
+use crate::service::handover::on_duty;
+use crate::service::page::{Page, Paged, SeqPage};
 
-/// A need row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = needs)]
-pub struct NeedRow {
+/// A request body read but not parsed yet: an action's body is parsed only after scope and
+/// role are checked (404 and 403 come before 400 and 422). The JSON API hands its raw bytes,
+/// the console the fields of its form.
+pub trait RawBody: Sync {
+    /// Parses the body (400 when it is not JSON, 415 when declared as something else, 422
+    /// naming the field when it does not fit).
+    fn parse<T: DeserializeOwned>(&self) -> Result<T>;
+    /// Whether the body is empty.
+    fn is_empty(&self) -> bool;
+}
+
+impl RawBody for Value {
+    fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(self.clone()).map_err(|e| Error::field("body", e.to_string()))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.is_null() || self.as_object().is_some_and(|o| o.is_empty())
+    }
+}
+
+/// A need as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NeedOut {
     /// Id.
     pub id: Uuid,
-    /// City.
-    pub city_id: Uuid,
-    /// Town.
-    pub town_id: Uuid,
-    /// Village.
-    pub village_id: Uuid,
     /// The person.
     pub person_id: Uuid,
-    /// Category word.
-    pub category: String,
+    /// Category.
+    #[schema(value_type = String)]
+    pub category: Category,
     /// What is needed.
     pub description: String,
-    /// normal | urgent.
-    pub urgency: String,
-    /// State word.
-    pub state: String,
-    /// Loop word.
-    #[diesel(column_name = loop_)]
-    pub loop_: Option<String>,
-    /// Level word.
-    pub level: String,
-    /// Handling organisation.
+    /// `normal` or `urgent`.
+    #[schema(value_type = String)]
+    pub urgency: Urgency,
+    /// State.
+    #[schema(value_type = String)]
+    pub state: State,
+    /// `policy` or `social` (null until registered).
+    #[serde(rename = "loop")]
+    #[schema(rename = "loop", value_type = Option<String>)]
+    pub loop_: Option<Loop>,
+    /// `village`, `town` or `city`.
+    #[schema(value_type = String)]
+    pub level: Level,
+    /// The organisation handling it now.
     pub handler_organization_id: Uuid,
-    /// Assigned user.
+    /// The user it is assigned to.
     pub assignee_user_id: Option<Uuid>,
-    /// Assigned extension site.
+    /// The extension site it is assigned to.
     pub assigned_site_id: Option<Uuid>,
-    /// Assigned volunteer team.
+    /// The volunteer team it is assigned to.
     pub assigned_team_id: Option<Uuid>,
-    /// Handler before the referral.
-    pub referred_from_handler_id: Option<Uuid>,
-    /// Level before the referral.
-    pub referred_from_level: Option<String>,
     /// The helper who reported it.
     pub reporting_helper_id: Option<Uuid>,
-    /// Who filed it.
-    pub filed_by: Option<Uuid>,
-    /// Deadline of the current step.
+    /// Deadline of the current step (null once finished).
+    #[serde(serialize_with = "crate::domain::ts::utc_opt")]
     pub due_at: Option<DateTime<Utc>>,
-    /// Marked overdue (督办) by the sweeper.
+    /// Marked overdue (督办) and not yet moved on.
     pub overdue: bool,
-    /// Was ever overdue (for on-time closure).
-    pub ever_overdue: bool,
-    /// Unsatisfied follow-ups.
+    /// Unsatisfied follow-ups so far.
     pub reopen_count: i32,
-    /// Last satisfaction score.
+    /// The last follow-up's score (1–5).
     pub satisfaction: Option<i16>,
-    /// fulfilled | unable.
+    /// `fulfilled` or `unable`, once resolved.
     pub outcome: Option<String>,
     /// What was done.
     pub resolution: Option<String>,
-    /// Version for If-Match.
+    /// The person's village.
+    pub village_id: Uuid,
+    /// The person's town.
+    pub town_id: Uuid,
+    /// The city.
+    pub city_id: Uuid,
+    /// Version (also the `ETag`).
     pub version: i32,
     /// Filed.
+    #[serde(serialize_with = "crate::domain::ts::utc")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::domain::ts::utc")]
     pub updated_at: DateTime<Utc>,
     /// Closed.
+    #[serde(serialize_with = "crate::domain::ts::utc_opt")]
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-impl NeedRow {
-    fn view(&self) -> Result<NeedView> {
-        Ok(NeedView {
-            state: State::parse(&self.state).ok_or_else(|| Error::internal("bad state"))?,
-            loop_: self.loop_.as_deref().and_then(Loop::parse),
-            level: Level::parse(&self.level).ok_or_else(|| Error::internal("bad level"))?,
-        })
-    }
-
-    /// Urgency of the need.
-    pub fn urgency(&self) -> Urgency {
-        Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
-    }
-}
-
-/// Who did something: a user, or the system (the sweeper).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The user (none for the system).
-    pub user_id: Option<Uuid>,
-    /// The username, or `system`.
-    pub name: String,
-}
-
-impl Actor {
-    /// The sweeper.
-    pub fn system() -> Actor {
-        Actor {
-            user_id: None,
-            name: "system".into(),
-        }
-    }
-
-    /// A signed-in caller.
-    pub fn of(caller: &Caller) -> Actor {
-        Actor {
-            user_id: Some(caller.user_id),
-            name: caller.username.clone(),
+impl From<NeedRow> for NeedOut {
+    fn from(n: NeedRow) -> Self {
+        NeedOut {
+            id: n.id,
+            person_id: n.person_id,
+            category: n.category,
+            description: n.description,
+            urgency: n.urgency,
+            state: n.state,
+            loop_: n.loop_,
+            level: n.level,
+            handler_organization_id: n.handler_organization_id,
+            assignee_user_id: n.assignee_user_id,
+            assigned_site_id: n.assigned_site_id,
+            assigned_team_id: n.assigned_team_id,
+            reporting_helper_id: n.reporting_helper_id,
+            due_at: n.due_at,
+            overdue: n.overdue,
+            reopen_count: n.reopen_count,
+            satisfaction: n.satisfaction,
+            outcome: n.outcome,
+            resolution: n.resolution,
+            village_id: n.village_id,
+            town_id: n.town_id,
+            city_id: n.city_id,
+            version: n.version,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+            closed_at: n.closed_at,
         }
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// scope
+/// One event of the history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// 1, 2, ... in order.
+    pub seq: i32,
+    /// `file`, an action, `auto_escalate`, `sla_breached`, `handover`, `allocate`.
+    pub action: String,
+    /// State before (null for filing).
+    #[schema(value_type = Option<String>)]
+    pub from_state: Option<State>,
+    /// State after.
+    #[schema(value_type = String)]
+    pub to_state: State,
+    /// Level after.
+    #[schema(value_type = String)]
+    pub level: Level,
+    /// Handler after.
+    pub handler_organization_id: Uuid,
+    /// The acting user (null for the system).
+    pub actor_user_id: Option<Uuid>,
+    /// `system` or the username.
+    pub actor: String,
+    /// When.
+    #[serde(serialize_with = "crate::domain::ts::utc")]
+    pub at: DateTime<Utc>,
+    /// The action's details.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
 
-/// One need in scope, locked for the caller's transaction (`FOR UPDATE`), or 404: the same
-/// filter as [`scoped`], written out per scope because a boxed query cannot take a lock.
-pub async fn load_in_scope_for_update(
+impl From<EventRow> for EventOut {
+    fn from(e: EventRow) -> Self {
+        EventOut {
+            seq: e.seq,
+            action: e.action,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            level: e.level,
+            handler_organization_id: e.handler_organization_id,
+            actor_user_id: e.actor_user_id,
+            actor: e.actor,
+            at: e.at,
+            payload: e.payload,
+        }
+    }
+}
+
+/// `POST /needs` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NeedIn {
+    /// The person (in the caller's scope, active).
+    pub person_id: Uuid,
+    /// Category.
+    pub category: String,
+    /// What is needed (1–4000 characters).
+    pub description: String,
+    /// `normal` (default) or `urgent`.
+    pub urgency: Option<String>,
+    /// The helper who brought it up (of the person's town).
+    pub reporting_helper_id: Option<Uuid>,
+}
+
+/// Filters of `GET /needs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NeedQuery {
+    /// State.
+    pub state: Option<String>,
+    /// `policy` or `social`.
+    #[serde(rename = "loop")]
+    #[param(rename = "loop")]
+    pub loop_: Option<String>,
+    /// Level.
+    pub level: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Needs of the persons under this unit.
+    pub org_unit_id: Option<Uuid>,
+    /// A handler's queue.
+    pub handler_organization_id: Option<Uuid>,
+    /// Marked overdue (or not).
+    pub overdue: Option<bool>,
+    /// Assigned to the caller.
+    pub assigned_to_me: Option<bool>,
+    /// One person's needs.
+    pub person_id: Option<Uuid>,
+    /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Page parameters of the history.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Page size (1–200, default 200).
+    #[param(minimum = 1)]
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A filter word, or 422 naming the parameter.
+fn word<T>(
+    field: &str,
+    raw: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    words: String,
+) -> Result<Option<T>> {
+    match raw {
+        None => Ok(None),
+        Some(r) => parse(&r)
+            .map(Some)
+            .ok_or_else(|| Error::field(field, format!("must be one of {words}"))),
+    }
+}
+
+/// Needs in scope, filtered, keyset-paginated.
+pub async fn list(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    id: Uuid,
-) -> Result<NeedRow> {
-    let q = needs::table
-        .filter(needs::id.eq(id))
-        .select(NeedRow::as_select());
-    let row = if caller.is_narrow() {
-        let org = caller.organization_id.unwrap_or(Uuid::nil());
-        q.filter(
-            needs::id.eq_any(
-                need_access::table
-                    .filter(need_access::organization_id.eq(org))
-                    .select(need_access::need_id),
-            ),
-        )
-        .for_update()
-        .first(conn)
-        .await?
-    } else {
-        match caller.scope {
-            Scope::All => q.for_update().first(conn).await?,
-            Scope::City(c) => {
-                q.filter(needs::city_id.eq(c))
-                    .for_update()
-                    .first(conn)
-                    .await?
-            }
-            Scope::Town(t) => {
-                q.filter(needs::town_id.eq(t))
-                    .for_update()
-                    .first(conn)
-                    .await?
-            }
-            Scope::Village(v) => {
-                q.filter(needs::village_id.eq(v))
-                    .for_update()
-                    .first(conn)
-                    .await?
-            }
-        }
+    q: NeedQuery,
+) -> Result<Paged<NeedOut>> {
+    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let filter = NeedFilter {
+        state: word("state", q.state, State::parse, State::words())?,
+        loop_: word("loop", q.loop_, Loop::parse, Loop::words())?,
+        level: word("level", q.level, Level::parse, Level::words())?,
+        category: word("category", q.category, Category::parse, Category::words())?,
+        org_unit_id: q.org_unit_id,
+        handler_organization_id: q.handler_organization_id,
+        overdue: q.overdue,
+        assignee_user_id: (q.assigned_to_me == Some(true)).then_some(caller.user_id),
+        person_id: q.person_id,
     };
-    Ok(row)
+    let rows = queries::list(conn, caller, &filter, page.after, page.limit + 1).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(Paged {
+        items: rows.into_iter().map(NeedOut::from).collect(),
+        next_cursor,
+    })
 }
 
 /// One need in scope, or 404.
-pub async fn load_in_scope(
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> Result<NeedOut> {
+    Ok(queries::find_in_scope(conn, caller, id).await?.into())
+}
+
+/// A need's whole history, oldest first (404 outside scope).
+pub async fn events(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
-) -> Result<NeedRow> {
-    Ok(crate::db::queries::scope::needs(caller)
-        .filter(needs::id.eq(id))
-        .select(NeedRow::as_select())
-        .first(conn)
-        .await?)
+    q: EventQuery,
+) -> Result<Paged<EventOut>> {
+    let page = SeqPage::new(q.limit, q.cursor.as_deref(), 200)?;
+    queries::find_in_scope(conn, caller, id).await?;
+    let rows = queries::events(conn, id, page.after, page.limit + 1).await?;
+    let (rows, next_cursor) = page.finish(rows, |e| e.seq);
+    Ok(Paged {
+        items: rows.into_iter().map(EventOut::from).collect(),
+        next_cursor,
+    })
 }
 
-// ---------------------------------------------------------------------------------------------
-// SLA
-
-/// One SLA entry.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
-pub struct SlaEntry {
-    /// State.
-    pub state: State,
-    /// Loop (null only for `reported`).
-    #[serde(rename = "loop")]
-    #[schema(rename = "loop")]
-    pub loop_: Option<Loop>,
-    /// Level.
-    pub level: Level,
-    /// normal | urgent.
-    pub urgency: Urgency,
-    /// Hours allowed (0 = due at once).
-    pub hours: i32,
+/// What filing answered: a new need, or the replay of an earlier answer to the same key.
+#[derive(Debug)]
+pub enum Filed {
+    /// Filed now (201).
+    Created(NeedOut),
+    /// The first answer to this `Idempotency-Key` and body, replayed.
+    Replayed {
+        /// Its status.
+        status: i32,
+        /// Its body.
+        body: Value,
+    },
 }
 
-/// Every (state, loop, level) a need can stand in with a deadline.
-pub fn reachable() -> Vec<(State, Option<Loop>, Level)> {
-    use Level::*;
-    use State::*;
-    let p = Some(Loop::Policy);
-    let s = Some(Loop::Social);
-    vec![
-        (Reported, None, Village),
-        (Registered, p, Village),
-        (Referred, p, Town),
-        (InProgress, p, Town),
-        (Resolved, p, Town),
-        // a returned policy need is registered at its village again; after return it may be
-        // referred by the town, so the registered-at-town case cannot arise
-        (Registered, s, Village),
-        (Escalated, s, Town),
-        (Escalated, s, City),
-        (InProgress, s, Village),
-        (InProgress, s, Town),
-        (InProgress, s, City),
-        (Resolved, s, Village),
-        (Resolved, s, Town),
-        (Resolved, s, City),
-    ]
+/// The canonical hash of a request body (key order and spacing do not matter).
+fn request_hash(body: &Value) -> Vec<u8> {
+    Sha256::digest(body.to_string().as_bytes()).to_vec()
 }
 
-/// The spec's default hours for a (state, loop, level); urgent needs get half.
-pub fn default_hours(state: State, loop_: Option<Loop>, level: Level, urgency: Urgency) -> i32 {
-    let normal = match (state, loop_, level) {
-        (State::Reported, _, _) => 48,
-        (State::Resolved, _, _) => 168,
-        (State::Registered, Some(Loop::Policy), _) => 72,
-        (State::Referred, _, _) => 120,
-        (State::InProgress, Some(Loop::Policy), _) => 720,
-        (_, _, Level::Village) => 168,
-        (_, _, Level::Town) => 360,
-        (_, _, Level::City) => 720,
-    };
-    match urgency {
-        Urgency::Normal => normal,
-        Urgency::Urgent => normal / 2,
-    }
-}
-
-/// The city's effective policy table: stored entries over the defaults.
-pub async fn policies(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Vec<SlaEntry>> {
-    let stored: Vec<(String, String, String, String, i32)> = sla_policies::table
-        .filter(sla_policies::city_id.eq(city))
-        .select((
-            sla_policies::state,
-            sla_policies::loop_,
-            sla_policies::level,
-            sla_policies::urgency,
-            sla_policies::hours,
-        ))
-        .load(conn)
-        .await?;
-    let mut out = Vec::new();
-    for (state, loop_, level) in reachable() {
-        for &urgency in Urgency::ALL {
-            let hours = stored
-                .iter()
-                .find(|(s, l, lv, u, _)| {
-                    s == state.as_str()
-                        && l == loop_.map(|l| l.as_str()).unwrap_or("")
-                        && lv == level.as_str()
-                        && u == urgency.as_str()
-                })
-                .map(|r| r.4)
-                .unwrap_or_else(|| default_hours(state, loop_, level, urgency));
-            out.push(SlaEntry {
-                state,
-                loop_,
-                level,
-                urgency,
-                hours,
-            });
+/// Files a need for a person in scope (`reported`, at the village's 村残协). With an
+/// `Idempotency-Key`, the claim, the need and its answer commit together; a refused request
+/// rolls its claim back, so the client may correct it and retry with the same key.
+pub async fn file(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    body: &impl RawBody,
+    key: Option<String>,
+) -> Result<Filed> {
+    caller.require(&[Role::VillageStaff, Role::TownStaff, Role::Admin])?;
+    let raw: Value = body.parse()?;
+    let hash = request_hash(&raw);
+    conn.transaction::<_, Error, _>(async move |conn| {
+        if let Some(k) = &key {
+            match idempotency::claim(conn, caller.user_id, k, &hash).await? {
+                Claim::Mine => {}
+                Claim::InFlight => {
+                    return Err(Error::conflict(
+                        "conflict",
+                        "a request with this Idempotency-Key is still in flight",
+                    ))
+                }
+                Claim::Reused => {
+                    return Err(Error::Validation {
+                        code: "idempotency_key_reused",
+                        errors: vec![FieldError::new(
+                            "Idempotency-Key",
+                            "was used with another body",
+                        )],
+                    })
+                }
+                Claim::Replay(status, body) => return Ok(Filed::Replayed { status, body }),
+            }
         }
-    }
-    Ok(out)
-}
-
-/// When a need in this position is due, from now.
-pub async fn due_at(
-    conn: &mut AsyncPgConnection,
-    city: Uuid,
-    state: State,
-    loop_: Option<Loop>,
-    level: Level,
-    urgency: Urgency,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>> {
-    if matches!(state, State::Closed | State::Withdrawn) {
-        return Ok(None);
-    }
-    let stored: Option<i32> = sla_policies::table
-        .filter(sla_policies::city_id.eq(city))
-        .filter(sla_policies::state.eq(state.as_str()))
-        .filter(sla_policies::loop_.eq(loop_.map(|l| l.as_str()).unwrap_or("")))
-        .filter(sla_policies::level.eq(level.as_str()))
-        .filter(sla_policies::urgency.eq(urgency.as_str()))
-        .select(sla_policies::hours)
-        .first(conn)
-        .await
-        .optional()?;
-    let hours = stored.unwrap_or_else(|| default_hours(state, loop_, level, urgency));
-    Ok(Some(now + chrono::Duration::hours(i64::from(hours))))
-}
-
-// ---------------------------------------------------------------------------------------------
-// history
-
-/// One event of a need's history.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = need_events)]
-pub struct EventRow {
-    /// The need.
-    pub need_id: Uuid,
-    /// 1, 2, ...
-    pub seq: i32,
-    /// City.
-    pub city_id: Uuid,
-    /// What happened.
-    pub action: String,
-    /// State before (null for filing).
-    pub from_state: Option<String>,
-    /// State after.
-    pub to_state: String,
-    /// Level after.
-    pub level: String,
-    /// Handler after.
-    pub handler_organization_id: Uuid,
-    /// Who (null for the system).
-    pub actor_user_id: Option<Uuid>,
-    /// Username or `system`.
-    pub actor: String,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The action's details.
-    pub payload: Value,
-    /// Hash of the previous event.
-    pub prev_hash: Option<Vec<u8>>,
-    /// This event's hash.
-    pub hash: Vec<u8>,
-}
-
-/// The canonical bytes an event's hash covers (with the previous hash in front).
-pub fn event_hash(prev: Option<&[u8]>, e: &EventRow) -> Vec<u8> {
-    let content = json!({
-        "need_id": e.need_id,
-        "seq": e.seq,
-        "city_id": e.city_id,
-        "action": e.action,
-        "from_state": e.from_state,
-        "to_state": e.to_state,
-        "level": e.level,
-        "handler_organization_id": e.handler_organization_id,
-        "actor_user_id": e.actor_user_id,
-        "actor": e.actor,
-        "at": e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        "payload": e.payload,
-    });
-    let mut h = Sha256::new();
-    h.update(prev.unwrap_or(&[]));
-    h.update(content.to_string().as_bytes());
-    h.finalize().to_vec()
-}
-
-/// Appends an event after the need's last one (the caller holds the need's row lock).
-pub async fn append_event(
-    conn: &mut AsyncPgConnection,
-    need: &NeedRow,
-    action: &str,
-    from: Option<&str>,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    payload: Value,
-) -> Result<EventRow> {
-    // filing (`from` is None) writes a need's first event: there is nothing before it to read
-    let last: Option<(i32, Vec<u8>)> = match from {
-        None => None,
-        Some(_) => need_events::table
-            .filter(need_events::need_id.eq(need.id))
-            .order(need_events::seq.desc())
-            .select((need_events::seq, need_events::hash))
-            .first(conn)
-            .await
-            .optional()?,
-    };
-    let (seq, prev) = match last {
-        Some((s, h)) => (s + 1, Some(h)),
-        None => (1, None),
-    };
-    let mut row = EventRow {
-        need_id: need.id,
-        seq,
-        city_id: need.city_id,
-        action: action.to_string(),
-        from_state: from.map(str::to_string),
-        to_state: need.state.clone(),
-        level: need.level.clone(),
-        handler_organization_id: need.handler_organization_id,
-        actor_user_id: actor.user_id,
-        actor: actor.name.clone(),
-        at: at.trunc_subsecs(6),
-        payload,
-        prev_hash: prev,
-        hash: Vec::new(),
-    };
-    row.hash = event_hash(row.prev_hash.as_deref(), &row);
-    diesel::insert_into(need_events::table)
-        .values((
-            need_events::need_id.eq(row.need_id),
-            need_events::seq.eq(row.seq),
-            need_events::city_id.eq(row.city_id),
-            need_events::action.eq(&row.action),
-            need_events::from_state.eq(&row.from_state),
-            need_events::to_state.eq(&row.to_state),
-            need_events::level.eq(&row.level),
-            need_events::handler_organization_id.eq(row.handler_organization_id),
-            need_events::actor_user_id.eq(row.actor_user_id),
-            need_events::actor.eq(&row.actor),
-            need_events::at.eq(row.at),
-            need_events::payload.eq(&row.payload),
-            need_events::prev_hash.eq(&row.prev_hash),
-            need_events::hash.eq(&row.hash),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(row)
-}
-
-// ---------------------------------------------------------------------------------------------
-// organisations and the roster
-
-/// The organisation of a kind at a unit.
-pub async fn org_at(conn: &mut AsyncPgConnection, unit: Uuid, kind: OrgKind) -> Result<Uuid> {
-    organizations::table
-        .filter(organizations::org_unit_id.eq(unit))
-        .filter(organizations::kind.eq(kind.as_str()))
-        .select(organizations::id)
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| Error::internal(format!("no {kind} at unit {unit}")))
-}
-
-/// Today in the city's time zone.
-pub async fn city_today(conn: &mut AsyncPgConnection, city: Uuid) -> Result<NaiveDate> {
-    let tz: Option<String> = city_settings::table
-        .find(city)
-        .select(city_settings::time_zone)
-        .first(conn)
-        .await
-        .optional()?;
-    let tz: chrono_tz::Tz = tz
-        .as_deref()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai);
-    let now = Utc::now().with_timezone(&tz);
-    Ok(NaiveDate::from_ymd_opt(now.year(), now.month(), now.day())
-        .unwrap_or_else(|| Utc::now().date_naive()))
-}
-
-/// A roster entry.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = duty_roster)]
-pub struct RosterRow {
-    /// Id.
-    pub id: Uuid,
-    /// The association.
-    #[serde(skip)]
-    pub association_id: Uuid,
-    /// The city.
-    #[serde(skip)]
-    pub city_id: Uuid,
-    /// The president on duty.
-    pub user_id: Uuid,
-    /// First day (inclusive, city time zone).
-    pub starts_on: NaiveDate,
-    /// Last day (inclusive).
-    pub ends_on: NaiveDate,
-    /// Created.
-    #[serde(skip)]
-    pub created_at: DateTime<Utc>,
-}
-
-/// The roster entry covering today for a city, if any.
-pub async fn on_duty(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Option<RosterRow>> {
-    let today = city_today(conn, city).await?;
-    Ok(duty_roster::table
-        .filter(duty_roster::city_id.eq(city))
-        .filter(duty_roster::starts_on.le(today))
-        .filter(duty_roster::ends_on.ge(today))
-        .select(RosterRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// Passes open city-level needs held by a president (or unassigned) to whoever is on duty now,
-/// each with a `handover` event. Returns how many changed hands.
-pub async fn handover(
-    conn: &mut AsyncPgConnection,
-    city: Uuid,
-    actor: &Actor,
-    skip_locked: bool,
-) -> Result<usize> {
-    let duty = on_duty(conn, city).await?.map(|e| e.user_id);
-    let presidents: Vec<Uuid> = users::table
-        .filter(users::city_id.eq(city))
-        .filter(users::role.eq(Role::President.as_str()))
-        .select(users::id)
-        .load(conn)
-        .await?;
-    let candidates: Vec<Uuid> = needs::table
-        .filter(needs::city_id.eq(city))
-        .filter(needs::level.eq(Level::City.as_str()))
-        .filter(needs::state.ne_all(vec![State::Closed.as_str(), State::Withdrawn.as_str()]))
-        .select(needs::id)
-        .load(conn)
-        .await?;
-    let locked = needs::table
-        .filter(needs::id.eq_any(&candidates))
-        .order(needs::id)
-        .select(NeedRow::as_select());
-    let rows: Vec<NeedRow> = if skip_locked {
-        locked.for_update().skip_locked().load(conn).await?
-    } else {
-        locked.for_update().load(conn).await?
-    };
-    // held by a president (or nobody) and not by the one on duty: re-checked under the lock
-    let rows: Vec<NeedRow> = rows
-        .into_iter()
-        .filter(|n| {
-            n.level == Level::City.as_str() && !matches!(n.state.as_str(), "closed" | "withdrawn")
-        })
-        .filter(|n| n.assignee_user_id.is_none_or(|a| presidents.contains(&a)))
-        .filter(|n| n.assignee_user_id != duty)
-        .collect();
-    let now = Utc::now();
-    let changed = rows.len();
-    for mut n in rows {
-        let from = n.assignee_user_id;
-        diesel::update(needs::table.find(n.id))
-            .set((needs::assignee_user_id.eq(duty), needs::updated_at.eq(now)))
-            .execute(conn)
-            .await?;
-        n.assignee_user_id = duty;
-        append_event(
+        let input: NeedIn = body.parse()?;
+        let (person, category, description, urgency) = check_filing(conn, caller, &input).await?;
+        let n = file_for(
             conn,
-            &n,
-            "handover",
-            Some(&n.state.clone()),
-            actor,
-            now,
-            json!({"from_user_id": from, "to_user_id": duty}),
+            &Actor::of(caller),
+            &person,
+            category,
+            &description,
+            urgency,
+            input.reporting_helper_id,
         )
         .await?;
-    }
-    Ok(changed)
+        let out = NeedOut::from(n);
+        if let Some(k) = &key {
+            let body = serde_json::to_value(&out).map_err(Error::internal)?;
+            idempotency::answer(conn, caller.user_id, k, 201, body).await?;
+        }
+        Ok(Filed::Created(out))
+    })
+    .await
 }
 
-// ---------------------------------------------------------------------------------------------
-// acting
+/// Validates a filing (422 naming every field that fails).
+async fn check_filing(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    input: &NeedIn,
+) -> Result<(PersonPlace, Category, String, Urgency)> {
+    let mut errors = Vec::new();
+    let category = Category::parse(&input.category);
+    if category.is_none() {
+        errors.push(FieldError::new(
+            "category",
+            format!("must be one of {}", Category::words()),
+        ));
+    }
+    let description = input.description.trim().to_string();
+    if description.is_empty() || description.chars().count() > 4000 {
+        errors.push(FieldError::new(
+            "description",
+            "is required (at most 4000 characters)",
+        ));
+    }
+    let urgency = match input.urgency.as_deref() {
+        None => Some(Urgency::Normal),
+        Some(u) => Urgency::parse(u),
+    };
+    if urgency.is_none() {
+        errors.push(FieldError::new("urgency", "must be normal or urgent"));
+    }
+    let person = match queries::person_in_scope(conn, caller, input.person_id).await? {
+        Some(p) if p.status == PersonStatus::Active.as_str() => Some(p),
+        Some(_) => {
+            errors.push(FieldError::new("person_id", "the person is not active"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("person_id", "no such person in your scope"));
+            None
+        }
+    };
+    if let (Some(h), Some(p)) = (input.reporting_helper_id, person.as_ref()) {
+        if org::helper_town(conn, h).await? != Some(p.town_id) {
+            errors.push(FieldError::new(
+                "reporting_helper_id",
+                "no such helper in the person's town",
+            ));
+        }
+    }
+    Error::check(errors)?;
+    match (person, category, urgency) {
+        (Some(p), Some(c), Some(u)) => Ok((p, c, description, u)),
+        _ => Err(Error::internal("validated above")),
+    }
+}
+
+/// Writes a filed need and its `file` event in the caller's transaction.
+pub async fn file_for(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    person: &PersonPlace,
+    category: Category,
+    description: &str,
+    urgency: Urgency,
+    reporting_helper_id: Option<Uuid>,
+) -> Result<NeedRow> {
+    let now = Utc::now();
+    let handler = org_at(conn, person.village_id, OrgKind::VillageDpf).await?;
+    let due = due_at(
+        conn,
+        person.city_id,
+        State::Reported,
+        None,
+        Level::Village,
+        urgency,
+        now,
+    )
+    .await?;
+    let n = queries::insert(
+        conn,
+        &NewNeed {
+            id: Uuid::now_v7(),
+            city_id: person.city_id,
+            town_id: person.town_id,
+            village_id: person.village_id,
+            person_id: person.id,
+            category: category.as_str(),
+            description,
+            urgency: urgency.as_str(),
+            state: State::Reported.as_str(),
+            level: Level::Village.as_str(),
+            handler_organization_id: handler,
+            reporting_helper_id,
+            filed_by: actor.user_id,
+            due_at: due,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    queries::append_event(
+        conn,
+        &n,
+        "file",
+        None,
+        actor,
+        now,
+        json!({"category": category.as_str(), "urgency": urgency.as_str(), "reporting_helper_id": reporting_helper_id}),
+    )
+    .await?;
+    Ok(n)
+}
+
+/// `register` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIn {
+    /// `policy` or `social`.
+    #[serde(rename = "loop")]
+    #[schema(rename = "loop")]
+    pub loop_: String,
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// `refer` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferIn {
+    /// A department of the person's town.
+    pub department_id: Uuid,
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// `accept` body (optional).
+#[derive(Debug, Deserialize, Serialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIn {
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// `return`, `escalate`, `reroute`, `withdraw` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonIn {
+    /// Why.
+    pub reason: String,
+}
+
+/// `assign` body: at least one of the three.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignIn {
+    /// A user of the handling organisation.
+    pub assignee_user_id: Option<Uuid>,
+    /// A volunteer team of the city.
+    pub volunteer_team_id: Option<Uuid>,
+    /// An extension site of the city: its staff then see and resolve the need.
+    pub extension_site_id: Option<Uuid>,
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// `resolve` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveIn {
+    /// `fulfilled` or `unable`.
+    pub outcome: String,
+    /// What was done.
+    pub resolution: String,
+}
+
+/// `verify` body (回访).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyIn {
+    /// Whether the need was really met.
+    pub satisfied: bool,
+    /// 1–5.
+    pub satisfaction: i64,
+    /// What the person said.
+    pub note: Option<String>,
+}
+
+/// `comment` body.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentIn {
+    /// The comment (1–4000 characters).
+    pub text: String,
+}
+
+fn reason_ok(field: &str, text: &str, errors: &mut Vec<FieldError>) {
+    if text.trim().is_empty() || text.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            field,
+            "is required (at most 2000 characters)",
+        ));
+    }
+}
+
+fn parse_body<T: DeserializeOwned + Default>(body: &impl RawBody) -> Result<T> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        body.parse()
+    }
+}
+
+/// Parses and validates an action's body (422), returning the action, its extras and the event payload.
+async fn parse_action(
+    conn: &mut AsyncPgConnection,
+    kind: ActionKind,
+    body: &impl RawBody,
+    n: &NeedRow,
+) -> Result<(Action, Extras, Value)> {
+    let mut errors = Vec::new();
+    let mut extras = Extras::default();
+    let (action, payload) = match kind {
+        ActionKind::Register => {
+            let b: RegisterIn = body.parse()?;
+            let l = Loop::parse(&b.loop_);
+            let Some(l) = l else {
+                return Err(Error::field("loop", "must be policy or social"));
+            };
+            (Action::Register(l), json!(b))
+        }
+        ActionKind::Refer => {
+            let b: ReferIn = body.parse()?;
+            let found = org::org_kind_and_unit(conn, b.department_id).await?;
+            match found {
+                Some((k, unit)) if k == OrgKind::Department.as_str() && unit == n.town_id => {}
+                _ => errors.push(FieldError::new(
+                    "department_id",
+                    "must be a department of the person's town",
+                )),
+            }
+            extras.department_id = Some(b.department_id);
+            (Action::Refer, json!(b))
+        }
+        ActionKind::Accept => {
+            let b: NoteIn = parse_body(body)?;
+            (Action::Accept, json!(b))
+        }
+        ActionKind::Return | ActionKind::Escalate | ActionKind::Reroute | ActionKind::Withdraw => {
+            let b: ReasonIn = body.parse()?;
+            reason_ok("reason", &b.reason, &mut errors);
+            let a = match kind {
+                ActionKind::Return => Action::Return,
+                ActionKind::Escalate => Action::Escalate,
+                ActionKind::Reroute => Action::Reroute,
+                _ => Action::Withdraw,
+            };
+            (a, json!(b))
+        }
+        ActionKind::Assign => {
+            let b: AssignIn = body.parse()?;
+            if b.assignee_user_id.is_none()
+                && b.volunteer_team_id.is_none()
+                && b.extension_site_id.is_none()
+            {
+                errors.push(FieldError::new(
+                    "assignee_user_id",
+                    "name a user, a volunteer team or an extension site",
+                ));
+            }
+            if let Some(u) = b.assignee_user_id {
+                // a user of the handler's unit (the station and 村残协 share a village; branches the city)
+                let handler_unit = org::org_kind_and_unit(conn, n.handler_organization_id)
+                    .await?
+                    .map(|(_, unit)| unit);
+                let found = org::user_active_and_unit(conn, u).await?;
+                if !matches!(found, Some((true, unit)) if Some(unit) == handler_unit) {
+                    errors.push(FieldError::new(
+                        "assignee_user_id",
+                        "must be an active user of the handling organisation",
+                    ));
+                }
+            }
+            if let Some(t) = b.volunteer_team_id {
+                let city = org::team_city(conn, t).await?;
+                if city != Some(n.city_id) {
+                    errors.push(FieldError::new(
+                        "volunteer_team_id",
+                        "no such team in this city",
+                    ));
+                }
+            }
+            if let Some(s) = b.extension_site_id {
+                let found = org::org_kind_and_city(conn, s).await?;
+                if !matches!(found, Some((ref k, c)) if k == OrgKind::ExtensionSite.as_str() && c == n.city_id)
+                {
+                    errors.push(FieldError::new(
+                        "extension_site_id",
+                        "must be an extension site of this city",
+                    ));
+                }
+            }
+            extras.assignee_user_id = b.assignee_user_id;
+            extras.team_id = b.volunteer_team_id;
+            extras.site_id = b.extension_site_id;
+            (Action::Assign, json!(b))
+        }
+        ActionKind::Resolve => {
+            let b: ResolveIn = body.parse()?;
+            if !matches!(b.outcome.as_str(), "fulfilled" | "unable") {
+                errors.push(FieldError::new("outcome", "must be fulfilled or unable"));
+            }
+            reason_ok("resolution", &b.resolution, &mut errors);
+            extras.outcome = Some(b.outcome.clone());
+            extras.resolution = Some(b.resolution.trim().to_string());
+            (Action::Resolve, json!(b))
+        }
+        ActionKind::Verify => {
+            let b: VerifyIn = body.parse()?;
+            if !(1..=5).contains(&b.satisfaction) {
+                errors.push(FieldError::new("satisfaction", "must be 1, 2, 3, 4 or 5"));
+            }
+            extras.satisfaction = Some(b.satisfaction.clamp(1, 5) as i16);
+            (
+                Action::Verify {
+                    satisfied: b.satisfied,
+                },
+                json!(b),
+            )
+        }
+        ActionKind::Comment => {
+            let b: CommentIn = body.parse()?;
+            if b.text.trim().is_empty() || b.text.chars().count() > 4000 {
+                errors.push(FieldError::new(
+                    "text",
+                    "is required (at most 4000 characters)",
+                ));
+            }
+            (Action::Comment, json!(b))
+        }
+    };
+    Error::check(errors)?;
+    Ok((action, extras, payload))
+}
+
+/// Moves a need along the loop. `wanted` is the `If-Match` version as read (its error, 428 or
+/// 412, counts only for actions that need it, and only after 404 and 403); the body is parsed
+/// after them too. One read of the need, in scope and locked: every check below runs under the
+/// row lock, so nothing can change between the checks and the change.
+pub async fn act(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    action: &str,
+    wanted: Result<i32>,
+    body: &impl RawBody,
+) -> Result<NeedOut> {
+    let n = conn
+        .transaction::<_, Error, _>(async move |conn| {
+            let current = queries::lock_in_scope(conn, caller, id).await?;
+            // an auditor reads and takes no action, named or not: 403 after the 404 (scope) and
+            // before anything about the action, its state or its body (SPEC §5)
+            if caller.is(&[Role::Auditor]) {
+                return Err(forbidden());
+            }
+            let Some(kind) = ActionKind::parse(action) else {
+                return Err(Error::conflict(
+                    "invalid_transition",
+                    format!("there is no action {action:?}"),
+                ));
+            };
+            let rel = relation(conn, caller, &current).await?;
+            // the role check comes before the version and the body (SPEC §5)
+            if !may(kind, rel) {
+                return Err(forbidden());
+            }
+            if kind != ActionKind::Comment && wanted? != current.version {
+                return Err(Error::PreconditionFailed);
+            }
+            let (action, extras, payload) = parse_action(conn, kind, body, &current).await?;
+            let actor = Actor::of(caller);
+            let step = Step {
+                action,
+                relation: rel,
+                extras: &extras,
+                actor: &actor,
+                event: kind.as_str(),
+                payload,
+            };
+            apply(conn, current, step).await
+        })
+        .await?;
+    Ok(n.into())
+}
+
+fn forbidden() -> Error {
+    Error::Forbidden("your role may not do this to this need")
+}
 
 /// What an action's body adds to the transition.
 #[derive(Debug, Default, Clone)]
@@ -607,12 +812,9 @@ pub async fn relation(
     caller: &Caller,
     n: &NeedRow,
 ) -> Result<Relation> {
-    let handler_kind: String = organizations::table
-        .find(n.handler_organization_id)
-        .select(organizations::kind)
-        .first(conn)
-        .await?;
-    let handler_kind = OrgKind::parse(&handler_kind);
+    let handler_kind = org::org_kind_and_unit(conn, n.handler_organization_id)
+        .await?
+        .and_then(|(kind, _)| OrgKind::parse(&kind));
     let village_staff = caller.role == Role::VillageStaff && caller.unit_id == Some(n.village_id);
     let town_staff = caller.role == Role::TownStaff && caller.unit_id == Some(n.town_id);
     let in_org = caller.organization_id == Some(n.handler_organization_id);
@@ -672,7 +874,7 @@ pub async fn apply(
         event: event_name,
         payload,
     } = step;
-    let t = match decide(n.view()?, action, relation) {
+    let t = match decide(n.view(), action, relation) {
         Ok(t) => t,
         Err(Refusal::Forbidden) => {
             return Err(Error::Forbidden("your role may not do this to this need"))
@@ -685,7 +887,7 @@ pub async fn apply(
         }
     };
     let now = Utc::now();
-    let from = n.state.clone();
+    let from = n.state;
     let mut payload = payload;
     if t.changes_state {
         // a step taken after its deadline was late, whether or not a sweep noticed it
@@ -706,24 +908,14 @@ pub async fn apply(
             Handler::Association => org_at(conn, n.city_id, OrgKind::Association).await?,
         };
         let level = if t.handler == Handler::BeforeReferral {
-            n.referred_from_level
-                .as_deref()
-                .and_then(Level::parse)
-                .unwrap_or(Level::Village)
+            n.referred_from_level.unwrap_or(Level::Village)
         } else {
             t.level
         };
         if t.handler == Handler::Department {
             n.referred_from_handler_id = Some(n.handler_organization_id);
-            n.referred_from_level = Some(n.level.clone());
-            diesel::insert_into(need_access::table)
-                .values((
-                    need_access::organization_id.eq(handler),
-                    need_access::need_id.eq(n.id),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
+            n.referred_from_level = Some(n.level);
+            queries::grant_access(conn, handler, n.id).await?;
         }
         n.assignee_user_id = match t.assignee {
             Assignee::Keep => n.assignee_user_id,
@@ -740,14 +932,7 @@ pub async fn apply(
         if action == Action::Assign {
             if let Some(site) = extras.site_id {
                 n.assigned_site_id = Some(site);
-                diesel::insert_into(need_access::table)
-                    .values((
-                        need_access::organization_id.eq(site),
-                        need_access::need_id.eq(n.id),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(conn)
-                    .await?;
+                queries::grant_access(conn, site, n.id).await?;
             }
             if let Some(team) = extras.team_id {
                 n.assigned_team_id = Some(team);
@@ -766,226 +951,90 @@ pub async fn apply(
         if t.to == State::Closed {
             n.closed_at = Some(now);
         }
-        n.state = t.to.as_str().to_string();
-        n.loop_ = t.loop_.map(|l| l.as_str().to_string());
-        n.level = level.as_str().to_string();
+        n.state = t.to;
+        n.loop_ = t.loop_;
+        n.level = level;
         n.handler_organization_id = handler;
         n.overdue = false;
-        n.due_at = due_at(conn, n.city_id, t.to, t.loop_, level, n.urgency(), now).await?;
+        n.due_at = due_at(conn, n.city_id, t.to, t.loop_, level, n.urgency, now).await?;
         let expected = n.version;
         n.version += 1;
         n.updated_at = now;
-        let updated = CachedBySql(
-            diesel::update(
-                needs::table
-                    .filter(needs::id.eq(n.id))
-                    .filter(needs::version.eq(expected)),
-            )
-            .set((
-                needs::state.eq(&n.state),
-                needs::loop_.eq(&n.loop_),
-                needs::level.eq(&n.level),
-                needs::handler_organization_id.eq(n.handler_organization_id),
-                needs::assignee_user_id.eq(n.assignee_user_id),
-                needs::assigned_site_id.eq(n.assigned_site_id),
-                needs::assigned_team_id.eq(n.assigned_team_id),
-                needs::referred_from_handler_id.eq(n.referred_from_handler_id),
-                needs::referred_from_level.eq(&n.referred_from_level),
-                needs::due_at.eq(n.due_at),
-                needs::overdue.eq(false),
-                needs::ever_overdue.eq(n.ever_overdue),
-                needs::reopen_count.eq(n.reopen_count),
-                needs::satisfaction.eq(n.satisfaction),
-                needs::outcome.eq(&n.outcome),
-                needs::resolution.eq(&n.resolution),
-                needs::version.eq(n.version),
-                needs::updated_at.eq(now),
-                needs::closed_at.eq(n.closed_at),
-            )),
-        )
-        .execute(conn)
-        .await?;
+        let updated = queries::save_transition(conn, &n, expected).await?;
         if updated != 1 {
             return Err(Error::PreconditionFailed);
         }
     }
-    append_event(conn, &n, event_name, Some(&from), actor, now, payload).await?;
+    queries::append_event(conn, &n, event_name, Some(from), actor, now, payload).await?;
     Ok(n)
 }
 
-/// Files a need for a person: `reported` at the village, handled by the village's 村残协.
-pub async fn file(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    person: &crate::http::api::persons::PersonRow,
-    category: &str,
-    description: &str,
-    urgency: Urgency,
-    reporting_helper_id: Option<Uuid>,
-) -> Result<NeedRow> {
-    let now = Utc::now();
-    let handler = org_at(conn, person.village_id, OrgKind::VillageDpf).await?;
-    let due = due_at(
-        conn,
-        person.city_id,
-        State::Reported,
-        None,
-        Level::Village,
-        urgency,
-        now,
-    )
-    .await?;
-    let n: NeedRow = diesel::insert_into(needs::table)
-        .values((
-            needs::id.eq(Uuid::now_v7()),
-            needs::city_id.eq(person.city_id),
-            needs::town_id.eq(person.town_id),
-            needs::village_id.eq(person.village_id),
-            needs::person_id.eq(person.id),
-            needs::category.eq(category),
-            needs::description.eq(description),
-            needs::urgency.eq(urgency.as_str()),
-            needs::state.eq(State::Reported.as_str()),
-            needs::level.eq(Level::Village.as_str()),
-            needs::handler_organization_id.eq(handler),
-            needs::reporting_helper_id.eq(reporting_helper_id),
-            needs::filed_by.eq(actor.user_id),
-            needs::due_at.eq(due),
-            needs::created_at.eq(now),
-            needs::updated_at.eq(now),
-        ))
-        .returning(NeedRow::as_returning())
-        .get_result(conn)
-        .await?;
-    append_event(
-        conn,
-        &n,
-        "file",
-        None,
-        actor,
-        now,
-        json!({"category": category, "urgency": urgency.as_str(), "reporting_helper_id": reporting_helper_id}),
-    )
-    .await?;
-    Ok(n)
+/// The organisation of a kind at a unit; every unit has its own, so a missing one is a bug.
+pub async fn org_at(conn: &mut AsyncPgConnection, unit: Uuid, kind: OrgKind) -> Result<Uuid> {
+    org::org_at(conn, unit, kind)
+        .await?
+        .ok_or_else(|| Error::internal(format!("no {kind} at unit {unit}")))
 }
 
-// ---------------------------------------------------------------------------------------------
-// the sweeper
-
-/// What one sweep did.
-#[derive(Debug, Default, Serialize, Clone, Copy, PartialEq, Eq)]
-pub struct SweepReport {
-    /// Social needs escalated automatically.
-    pub auto_escalated: usize,
-    /// Needs marked overdue (督办).
-    pub breached: usize,
-    /// City needs passed to the president on duty.
-    pub handovers: usize,
+/// One SLA entry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct SlaEntry {
+    /// State.
+    pub state: State,
+    /// Loop (null only for `reported`).
+    #[serde(rename = "loop")]
+    #[schema(rename = "loop")]
+    pub loop_: Option<Loop>,
+    /// Level.
+    pub level: Level,
+    /// normal | urgent.
+    pub urgency: Urgency,
+    /// Hours allowed (0 = due at once).
+    pub hours: i32,
 }
 
-/// One SLA pass: overdue social needs below the city climb a level; other overdue needs are
-/// marked once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so concurrent sweepers never
-/// act twice on one need. Then open city needs pass to whoever is on duty.
-pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
-    let mut report = SweepReport::default();
-    // each need is acted on at most once per pass: what this pass moved waits for the next
-    let started = Utc::now();
-    loop {
-        let batch = conn
-            .transaction::<_, Error, _>(async |conn| {
-                let rows: Vec<NeedRow> = needs::table
-                    .filter(needs::due_at.le(started))
-                    .filter(needs::updated_at.lt(started))
-                    .filter(
-                        needs::state
-                            .ne_all(vec![State::Closed.as_str(), State::Withdrawn.as_str()]),
-                    )
-                    .filter(needs::overdue.eq(false))
-                    .order(needs::due_at)
-                    .limit(200)
-                    .select(NeedRow::as_select())
-                    .for_update()
-                    .skip_locked()
-                    .load(conn)
-                    .await?;
-                let mut done = SweepReport::default();
-                for mut n in rows {
-                    let v = n.view()?;
-                    let climbs = v.loop_ == Some(Loop::Social)
-                        && v.level != Level::City
-                        && matches!(
-                            v.state,
-                            State::Registered | State::Escalated | State::InProgress
-                        );
-                    n.ever_overdue = true;
-                    if climbs {
-                        let system = Relation {
-                            handler_staff: true,
-                            ..Relation::default()
-                        };
-                        let payload = json!({"reason": "SLA deadline passed", "due_at": n.due_at});
-                        let extras = Extras::default();
-                        let actor = Actor::system();
-                        let step = Step {
-                            action: Action::Escalate,
-                            relation: system,
-                            extras: &extras,
-                            actor: &actor,
-                            event: "auto_escalate",
-                            payload,
-                        };
-                        apply(conn, n, step).await?;
-                        done.auto_escalated += 1;
-                    } else {
-                        diesel::update(needs::table.find(n.id))
-                            .set((needs::overdue.eq(true), needs::ever_overdue.eq(true)))
-                            .execute(conn)
-                            .await?;
-                        let from = n.state.clone();
-                        append_event(
-                            conn,
-                            &n,
-                            "sla_breached",
-                            Some(&from),
-                            &Actor::system(),
-                            Utc::now(),
-                            json!({"due_at": n.due_at}),
-                        )
-                        .await?;
-                        done.breached += 1;
-                    }
-                }
-                Ok(done)
-            })
-            .await?;
-        report.auto_escalated += batch.auto_escalated;
-        report.breached += batch.breached;
-        if batch.auto_escalated + batch.breached == 0 {
-            break;
+/// The city's effective policy table: stored entries over the defaults.
+pub async fn policies(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Vec<SlaEntry>> {
+    let stored = deadlines::stored(conn, city).await?;
+    let mut out = Vec::new();
+    for (state, loop_, level) in reachable() {
+        for &urgency in Urgency::ALL {
+            let hours = stored
+                .iter()
+                .find(|(s, l, lv, u, _)| {
+                    s == state.as_str()
+                        && l == loop_.map(|l| l.as_str()).unwrap_or("")
+                        && lv == level.as_str()
+                        && u == urgency.as_str()
+                })
+                .map(|r| r.4)
+                .unwrap_or_else(|| default_hours(state, loop_, level, urgency));
+            out.push(SlaEntry {
+                state,
+                loop_,
+                level,
+                urgency,
+                hours,
+            });
         }
     }
-    #[derive(QueryableByName)]
-    struct City {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let cities: Vec<City> = diesel::sql_query("SELECT id FROM org_units WHERE kind = $1")
-        .bind::<Text, _>("city")
-        .load(conn)
-        .await?;
-    for c in cities {
-        let n = conn
-            .transaction::<_, Error, _>(async |conn| {
-                handover(conn, c.id, &Actor::system(), true).await
-            })
-            .await?;
-        report.handovers += n;
-    }
-    Ok(report)
+    Ok(out)
 }
 
-/// Whether a kind of action needs `If-Match` (all but comments).
-pub fn needs_if_match(kind: ActionKind) -> bool {
-    kind != ActionKind::Comment
+/// When a need in this position is due, from now.
+pub async fn due_at(
+    conn: &mut AsyncPgConnection,
+    city: Uuid,
+    state: State,
+    loop_: Option<Loop>,
+    level: Level,
+    urgency: Urgency,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    if state.is_final() {
+        return Ok(None);
+    }
+    let stored = deadlines::stored_hours(conn, city, state, loop_, level, urgency).await?;
+    let hours = stored.unwrap_or_else(|| default_hours(state, loop_, level, urgency));
+    Ok(Some(now + chrono::Duration::hours(i64::from(hours))))
 }

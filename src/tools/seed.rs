@@ -507,8 +507,10 @@ async fn demo_act(
     extras: crate::service::needs::Extras,
     payload: serde_json::Value,
 ) -> anyhow::Result<()> {
+    use crate::db::models::needs::NeedRow;
     use crate::db::schema::needs;
-    use crate::service::needs::{apply, relation, Actor, NeedRow, Step};
+    use crate::domain::caller::Actor;
+    use crate::service::needs::{apply, relation, Step};
     use diesel_async::AsyncConnection;
     let caller = caller.clone();
     conn.transaction::<_, crate::http::error::AppError, _>(async move |conn| {
@@ -543,8 +545,10 @@ async fn demo_act(
 /// Fills the demo city with needs in every state, in both loops, and a roster covering today.
 pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
     use crate::auth::Caller;
+    use crate::db::queries::org::city_today;
+    use crate::domain::caller::Actor;
     use crate::domain::need::{Action, Loop, Urgency};
-    use crate::service::needs::{city_today, file, Actor, Extras};
+    use crate::service::needs::{file_for, Extras};
     use serde_json::json;
     let hash = password::hash_blocking(&demo_password()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = city_today(conn, city.id)
@@ -664,17 +668,18 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
                 .await?;
             for (pi, person) in people.iter().enumerate() {
                 let scenario = (vi * 2 + pi) % 17;
+                use crate::domain::need::Category;
                 let categories = [
-                    "assistive_device",
-                    "rehabilitation",
-                    "allowance",
-                    "employment",
-                    "education",
-                    "medical",
-                    "daily_care",
-                    "housing",
-                    "culture",
-                    "legal_aid",
+                    Category::AssistiveDevice,
+                    Category::Rehabilitation,
+                    Category::Allowance,
+                    Category::Employment,
+                    Category::Education,
+                    Category::Medical,
+                    Category::DailyCare,
+                    Category::Housing,
+                    Category::Culture,
+                    Category::LegalAid,
                 ];
                 let category = categories[(vi + pi) % categories.len()];
                 let urgency = if scenario % 5 == 0 {
@@ -682,10 +687,17 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
                 } else {
                     Urgency::Normal
                 };
-                let n = file(
+                let place = crate::db::models::needs::PersonPlace {
+                    id: person.id,
+                    city_id: person.city_id,
+                    town_id: person.town_id,
+                    village_id: person.village_id,
+                    status: person.status.clone(),
+                };
+                let n = file_for(
                     conn,
                     &Actor::of(&vstaff),
-                    person,
+                    &place,
                     category,
                     "包保小组走访时反映的需求",
                     urgency,
@@ -1002,10 +1014,9 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                         ..NewEntry::default()
                     })
                     .await?;
-                    let row: crate::service::needs::NeedRow = needs::table.find(need).select(crate::service::needs::NeedRow::as_select()).for_update().first(conn).await?;
-                    let from = row.state.clone();
-                    let actor = crate::service::needs::Actor { user_id: Some(admin), name: "assoc_staff".into() };
-                    crate::service::needs::append_event(conn, &row, "allocate", Some(&from), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
+                    let row: crate::db::models::needs::NeedRow = needs::table.find(need).select(crate::db::models::needs::NeedRow::as_select()).for_update().first(conn).await?;
+                    let actor = crate::domain::caller::Actor { user_id: Some(admin), name: "assoc_staff".into() };
+                    crate::db::queries::needs::append_event(conn, &row, "allocate", Some(row.state), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
                     n += 1;
                 }
                 Ok(n)

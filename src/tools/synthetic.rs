@@ -44,11 +44,15 @@ use std::fmt::Write as _;
 use std::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::need::{Category, Level, Loop, State, Urgency};
+use crate::db::models::needs::EventRow;
+use crate::domain::chain::event_hash;
+use crate::domain::need::{
+    decide, Action, Category, Handler, Level, Loop, NeedView, Relation, State, Urgency,
+};
 use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
+use crate::domain::sla::default_hours;
 use crate::service::ledger::{entry_hash, LedgerRow};
-use crate::service::needs::{default_hours, event_hash, EventRow};
 
 /// What to build.
 #[derive(Debug, Clone, Copy)]
@@ -1293,6 +1297,17 @@ fn generate(
     Ok(())
 }
 
+/// The synthetic history acts as whoever the step needs: every relation but the auditor's.
+const EVERYONE: Relation = Relation {
+    handler_staff: true,
+    village_staff: true,
+    town_staff: true,
+    handling_officer: true,
+    assigned_site_staff: true,
+    admin: true,
+    auditor: false,
+};
+
 struct Out<'a> {
     needs: &'a mut Copy,
     access: &'a mut Copy,
@@ -1326,87 +1341,103 @@ fn need(
     let policy = rng.chance(0.5);
     let urgent = rng.chance(0.1);
     let roll = rng.below(100);
-    // (action, to_state, level, handler, actor user)
-    let mut path: Vec<(&str, &str, &str, Uuid, Uuid)> =
-        vec![("file", "reported", "village", vdpf, vuser)];
     let state_target = match roll {
-        0..=4 => "reported",
-        5..=14 => "registered",
-        15..=22 => "referred",
-        23..=29 => "escalated",
-        30..=49 => "in_progress",
-        50..=59 => "resolved",
-        60..=94 => "closed",
-        _ => "withdrawn",
+        0..=4 => State::Reported,
+        5..=14 => State::Registered,
+        15..=22 => State::Referred,
+        23..=29 => State::Escalated,
+        30..=49 => State::InProgress,
+        50..=59 => State::Resolved,
+        60..=94 => State::Closed,
+        _ => State::Withdrawn,
     };
-    let reopen = state_target == "closed" && rng.chance(0.1);
+    let reopen = state_target == State::Closed && rng.chance(0.1);
     let city_level = !policy && rng.chance(0.3);
-    if state_target == "withdrawn" {
-        path.push(("withdraw", "withdrawn", "village", vdpf, vuser));
-    } else if state_target != "reported" {
+    // the steps to the target, each carried out by `decide` itself: the synthetic history can
+    // only take paths the state machine allows
+    let mut steps: Vec<(Action, Uuid)> = Vec::new();
+    if state_target == State::Withdrawn {
+        steps.push((Action::Withdraw, vuser));
+    } else if state_target != State::Reported {
         if policy {
-            path.push(("register", "registered", "village", vdpf, vuser));
-            if state_target != "registered" {
-                path.push(("refer", "referred", "town", civil, vuser));
+            steps.push((Action::Register(Loop::Policy), vuser));
+            if state_target != State::Registered {
+                steps.push((Action::Refer, vuser));
             }
-            if state_target == "escalated" {
-                path.push(("reroute", "escalated", "town", centre, officer));
-            } else if !matches!(state_target, "registered" | "referred") {
-                path.push(("accept", "in_progress", "town", civil, officer));
+            if state_target == State::Escalated {
+                steps.push((Action::Reroute, officer));
+            } else if !matches!(state_target, State::Registered | State::Referred) {
+                steps.push((Action::Accept, officer));
             }
         } else {
-            path.push(("register", "registered", "village", station, vuser));
-            if state_target != "registered" {
-                path.push(("escalate", "escalated", "town", centre, vuser));
+            steps.push((Action::Register(Loop::Social), vuser));
+            if state_target != State::Registered {
+                steps.push((Action::Escalate, vuser));
                 if city_level {
-                    path.push(("accept", "in_progress", "town", centre, tstaff));
-                    path.push(("escalate", "escalated", "city", association, tstaff));
+                    steps.push((Action::Accept, tstaff));
+                    steps.push((Action::Escalate, tstaff));
                 }
-                if !matches!(state_target, "escalated") {
-                    let (lv, h, u) = if city_level {
-                        ("city", association, president)
-                    } else {
-                        ("town", centre, tstaff)
-                    };
-                    path.push(("accept", "in_progress", lv, h, u));
+                if state_target != State::Escalated {
+                    let u = if city_level { president } else { tstaff };
+                    steps.push((Action::Accept, u));
                 }
             }
         }
-        if matches!(state_target, "resolved" | "closed") {
-            let (_, _, lv, h, u) = *path.last().unwrap_or(&("", "", "town", centre, tstaff));
-            path.push(("resolve", "resolved", lv, h, u));
-            if state_target == "closed" {
+        if matches!(state_target, State::Resolved | State::Closed) {
+            let u = steps.last().map(|s| s.1).unwrap_or(tstaff);
+            steps.push((Action::Resolve, u));
+            if state_target == State::Closed {
                 if reopen {
-                    path.push(("verify", "in_progress", lv, h, vuser));
-                    path.push(("resolve", "resolved", lv, h, u));
+                    steps.push((Action::Verify { satisfied: false }, vuser));
+                    steps.push((Action::Resolve, u));
                 }
-                path.push(("verify", "closed", lv, h, vuser));
+                steps.push((Action::Verify { satisfied: true }, vuser));
             }
         }
     }
-    let (_, state, level, handler, _) = *path
-        .last()
-        .unwrap_or(&("file", "reported", "village", vdpf, vuser));
-    let loop_ = if state_target == "reported" || state_target == "withdrawn" {
-        None
-    } else if path.iter().any(|s| s.0 == "reroute") || !policy {
-        Some("social")
-    } else {
-        Some("policy")
+    // (action, to_state, level, handler, actor user)
+    let mut path: Vec<(&str, State, Level, Uuid, Uuid)> =
+        vec![("file", State::Reported, Level::Village, vdpf, vuser)];
+    let mut view = NeedView {
+        state: State::Reported,
+        loop_: None,
+        level: Level::Village,
     };
+    let mut handler = vdpf;
+    for (action, actor) in steps {
+        let Ok(t) = decide(view, action, EVERYONE) else {
+            // a path the state machine refuses is a bug of this generator: stop the need there
+            break;
+        };
+        handler = match t.handler {
+            Handler::Keep => handler,
+            Handler::VillageStation => station,
+            Handler::Department => civil,
+            Handler::BeforeReferral => vdpf,
+            Handler::TownCentre => centre,
+            Handler::Association => association,
+        };
+        view = NeedView {
+            state: t.to,
+            loop_: t.loop_,
+            level: t.level,
+        };
+        path.push((action.kind().as_str(), t.to, t.level, handler, actor));
+    }
+    let (state, level, loop_) = (view.state, view.level, view.loop_);
     let urgency = if urgent { "urgent" } else { "normal" };
     let mut at = created;
     let mut prev: Option<Vec<u8>> = None;
     let mut seq = 0;
-    let mut from: Option<&str> = None;
+    let mut from: Option<State> = None;
     let mut closed_at = None;
     let mut ever_overdue = false;
     let mut accepted_on = None;
     let mut event = |seq: i32,
                      action: &str,
-                     from: Option<&str>,
-                     to: &str,
-                     lv: &str,
+                     from: Option<State>,
+                     to: State,
+                     lv: Level,
                      h: Uuid,
                      actor: Uuid,
                      at: DateTime<Utc>,
@@ -1417,9 +1448,9 @@ fn need(
             seq,
             city_id,
             action: action.to_string(),
-            from_state: from.map(str::to_string),
-            to_state: to.to_string(),
-            level: lv.to_string(),
+            from_state: from,
+            to_state: to,
+            level: lv,
             handler_organization_id: h,
             actor_user_id: Some(actor),
             actor: "synthetic".into(),
@@ -1428,15 +1459,15 @@ fn need(
             prev_hash: prev.take(),
             hash: Vec::new(),
         };
-        e.hash = event_hash(e.prev_hash.as_deref(), &e);
+        e.hash = event_hash(e.prev_hash.as_deref(), &e.facts());
         let r = &mut *out.events;
         r.uuid(id);
         r.int(i64::from(seq));
         r.uuid(city_id);
         r.field(action);
-        r.opt(from);
-        r.field(to);
-        r.field(lv);
+        r.opt(from.map(State::as_str));
+        r.field(to.as_str());
+        r.field(lv.as_str());
         r.uuid(h);
         r.uuid(actor);
         r.field("synthetic");
@@ -1462,10 +1493,10 @@ fn need(
         }
         let payload = match *action {
             "register" => {
-                json!({"loop": if loop_ == Some("policy") || (*h == vdpf && policy) { "policy" } else { "social" }})
+                json!({"loop": if *h == vdpf { "policy" } else { "social" }})
             }
             "verify" => {
-                json!({"satisfied": *to == "closed", "satisfaction": if *to == "closed" { 4 + (k % 2) } else { 2 }})
+                json!({"satisfied": *to == State::Closed, "satisfaction": if *to == State::Closed { 4 + (k % 2) } else { 2 }})
             }
             "refer" => json!({"department_id": civil}),
             "file" => json!({"category": cats[k % cats.len()].as_str(), "urgency": urgency}),
@@ -1475,13 +1506,13 @@ fn need(
             _ => json!({}),
         };
         let t = event(
-            seq, action, from, to, lv, *h, *actor, at, payload, &mut prev,
+            seq, action, from, *to, *lv, *h, *actor, at, payload, &mut prev,
         );
         if *action == "accept" {
             accepted_on = Some(t.date_naive());
         }
-        from = Some(to);
-        if *to == "closed" {
+        from = Some(*to);
+        if *to == State::Closed {
             closed_at = Some(t);
         }
     }
@@ -1492,9 +1523,7 @@ fn need(
         out.access.uuid(id);
         out.access.end();
     }
-    let st = State::parse(state).unwrap_or(State::Reported);
-    let lp = loop_.and_then(Loop::parse);
-    let lvl = Level::parse(level).unwrap_or(Level::Village);
+    let (st, lp, lvl) = (state, loop_, level);
     let due = if st.is_final() {
         None
     } else {
@@ -1511,14 +1540,14 @@ fn need(
             ))),
         )
     };
-    let assigned_site = !policy && state_target == "in_progress" && rng.chance(0.2);
+    let assigned_site = !policy && state_target == State::InProgress && rng.chance(0.2);
     if assigned_site {
         out.access.uuid(site);
         out.access.uuid(id);
         out.access.end();
     }
     // an open social need may receive funds from one of the city's campaigns, while they last
-    if loop_ == Some("social") && state == "in_progress" && rng.chance(0.05) {
+    if loop_ == Some(Loop::Social) && state == State::InProgress && rng.chance(0.05) {
         let c = &mut city.campaigns[k % 3];
         let amount = 50_000 + rng.below(10) as i64 * 10_000;
         if c.raised - c.allocated >= amount {
@@ -1557,7 +1586,7 @@ fn need(
         }
     }
     // volunteers' hours on social needs someone took on
-    if let (Some("social"), Some(day)) = (loop_, accepted_on) {
+    if let (Some(Loop::Social), Some(day)) = (loop_, accepted_on) {
         if rng.chance(0.3) && !helpers.is_empty() {
             let h = (k * 4 + 1) % helpers.len();
             let r = &mut *out.hours;
@@ -1582,11 +1611,11 @@ fn need(
     r.field(cats[k % cats.len()].as_str());
     r.field("合成诉求");
     r.field(urgency);
-    r.field(state);
-    r.opt(loop_);
-    r.field(level);
+    r.field(state.as_str());
+    r.opt(loop_.map(Loop::as_str));
+    r.field(level.as_str());
     r.uuid(handler);
-    r.opt_uuid((level == "city" && !st.is_final()).then_some(president));
+    r.opt_uuid((level == Level::City && !st.is_final()).then_some(president));
     r.opt_uuid(assigned_site.then_some(site));
     let referred = path.iter().any(|s| s.0 == "refer");
     r.opt_uuid(referred.then_some(vdpf));
@@ -1607,12 +1636,12 @@ fn need(
         "f"
     });
     r.field(if reopen { "1" } else { "0" });
-    r.opt(if state == "closed" {
+    r.opt(if state == State::Closed {
         Some(if k.is_multiple_of(2) { "4" } else { "5" })
     } else {
         None
     });
-    r.opt(if matches!(state, "resolved" | "closed") {
+    r.opt(if matches!(state, State::Resolved | State::Closed) {
         Some("fulfilled")
     } else {
         None

@@ -5,9 +5,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::models::needs::EventRow;
 use crate::db::schema::{ledger_entries, need_events, needs};
+use crate::domain::chain::event_hash;
 use crate::service::ledger::{entry_hash, LedgerRow};
-use crate::service::needs::{event_hash, EventRow};
 
 /// What a walk found.
 #[derive(Debug, Default)]
@@ -65,7 +66,7 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
                     e.need_id, e.seq
                 ));
             }
-            if event_hash(e.prev_hash.as_deref(), e) != e.hash {
+            if event_hash(e.prev_hash.as_deref(), &e.facts()) != e.hash {
                 report.problems.push(format!(
                     "need {}: event {} ({}) was altered",
                     e.need_id, e.seq, e.action

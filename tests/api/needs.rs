@@ -730,7 +730,7 @@ async fn filing_checks_the_person_and_the_role() {
 #[tokio::test]
 async fn the_sweeper_escalates_overdue_social_needs_and_marks_the_rest_once() {
     let w = world().await;
-    let zero: Vec<serde_json::Value> = zhucan::service::needs::reachable()
+    let zero: Vec<serde_json::Value> = zhucan::domain::sla::reachable()
         .into_iter()
         .flat_map(|(st, lp, lv)| {
             ["normal", "urgent"]

@@ -685,9 +685,9 @@ impl World {
     }
 
     /// Runs one SLA sweep directly against the database.
-    pub async fn sweep(&self) -> zhucan::service::needs::SweepReport {
+    pub async fn sweep(&self) -> zhucan::service::sweep::SweepReport {
         let mut conn = self.app.db().await;
-        zhucan::service::needs::sweep(&mut conn)
+        zhucan::service::sweep::sweep(&mut conn)
             .await
             .expect("sweep")
     }

@@ -1,4 +1,9 @@
 //! Query functions: they take a connection and return `QueryResult<T>`; the service layer
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
+pub mod deadlines;
+pub mod duty;
+pub mod idempotency;
+pub mod needs;
+pub mod org;
 pub mod scope;

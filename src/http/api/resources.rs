@@ -11,14 +11,16 @@ use uuid::Uuid;
 
 use super::{created, ok, Paged};
 use crate::auth::Caller;
+use crate::db::models::needs::NeedRow;
+use crate::db::queries::needs::append_event;
 use crate::db::schema::{campaign_balances, campaigns, ledger_entries, needs};
-use crate::domain::need::{Category, Loop, State};
+use crate::domain::caller::Actor;
+use crate::domain::need::{Category, Loop};
 use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query, SeqPage};
 use crate::http::AppState;
 use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
-use crate::service::needs::{append_event, Actor, NeedRow};
 
 /// Roles that run campaigns and record donations.
 const FUNDRAISERS: &[Role] = &[Role::Admin, Role::AssociationStaff, Role::President];
@@ -718,8 +720,8 @@ pub async fn reverse(
             .await?;
             if let Some(need) = orig.need_id {
                 let n: NeedRow = needs::table.find(need).select(NeedRow::as_select()).for_update().first(conn).await?;
-                let from = n.state.clone();
-                append_event(conn, &n, "allocation_reversed", Some(&from), &actor, Utc::now(), json!({"ledger_entry_id": row.id, "reverses_id": orig.id, "reason": input.reason})).await?;
+                let from = n.state;
+                append_event(conn, &n, "allocation_reversed", Some(from), &actor, Utc::now(), json!({"ledger_entry_id": row.id, "reverses_id": orig.id, "reason": input.reason})).await?;
             }
             Ok(row)
         })
@@ -800,7 +802,7 @@ pub async fn allocate(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    let need = crate::service::needs::load_in_scope(&mut conn, &caller, id).await?;
+    let need = crate::db::queries::needs::find_in_scope(&mut conn, &caller, id).await?;
     caller.require(ALLOCATORS)?;
     let input: AllocationIn = body.json()?;
     let mut errors = Vec::new();
@@ -876,9 +878,7 @@ pub async fn allocate(
         }
     };
     AppError::check(errors)?;
-    if need.loop_.as_deref() != Some(Loop::Social.as_str())
-        || matches!(need.state.as_str(), "closed" | "withdrawn")
-    {
+    if need.loop_ != Some(Loop::Social) || need.state.is_final() {
         return Err(AppError::conflict(
             "conflict",
             "resources go to open needs of the social loop",
@@ -892,7 +892,7 @@ pub async fn allocate(
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let n: NeedRow = needs::table.find(id).select(NeedRow::as_select()).for_update().first(conn).await?;
-            if State::parse(&n.state).is_none_or(|s| s.is_final()) {
+            if n.state.is_final() {
                 return Err(AppError::conflict("conflict", "the need is finished"));
             }
             let city = lock_campaign(conn, campaign_id).await?;
@@ -909,13 +909,13 @@ pub async fn allocate(
                 ..NewEntry::default()
             })
             .await?;
-            let from = n.state.clone();
+            let from = n.state;
             let payload = if kind == "funds" {
                 json!({"campaign_id": campaign_id, "kind": kind, "amount_fen": amount, "ledger_entry_id": row.id})
             } else {
                 json!({"campaign_id": campaign_id, "kind": kind, "item": item, "unit": unit, "quantity": amount, "ledger_entry_id": row.id})
             };
-            append_event(conn, &n, "allocate", Some(&from), &actor, Utc::now(), payload).await?;
+            append_event(conn, &n, "allocate", Some(from), &actor, Utc::now(), payload).await?;
             Ok(row)
         })
         .await?;
@@ -932,7 +932,7 @@ pub async fn need_allocations(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
-    crate::service::needs::load_in_scope(&mut conn, &caller, id).await?;
+    crate::db::queries::needs::find_in_scope(&mut conn, &caller, id).await?;
     let rows: Vec<LedgerRow> = ledger_entries::table
         .filter(ledger_entries::need_id.eq(id))
         .order((ledger_entries::at, ledger_entries::seq))

@@ -10,12 +10,15 @@ use uuid::Uuid;
 
 use super::{created, ok, Paged};
 use crate::auth::Caller;
+use crate::db::models::duty::RosterRow;
 use crate::db::schema::{duty_roster, needs, org_units, users};
+use crate::domain::caller::Actor;
 use crate::domain::roles::{OrgKind, Role};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query};
 use crate::http::AppState;
-use crate::service::needs::{handover, on_duty, org_at, Actor, RosterRow};
+use crate::service::handover::{handover, on_duty};
+use crate::service::needs::org_at;
 
 /// 404 unless the city exists.
 pub async fn city_exists(conn: &mut AsyncPgConnection, city: Uuid) -> AppResult<()> {

@@ -12,10 +12,11 @@ use crate::auth::Caller;
 use crate::db::schema::sla_policies;
 use crate::domain::need::{Level, Loop, State, Urgency};
 use crate::domain::roles::Role;
+use crate::domain::sla::reachable;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{Body, Query};
 use crate::http::AppState;
-use crate::service::needs::{policies, reachable, SlaEntry};
+use crate::service::needs::{policies, SlaEntry};
 
 /// `GET|PUT /sla-policies` shape.
 #[derive(Debug, Serialize, ToSchema)]

@@ -310,7 +310,10 @@ pub async fn create_record(
         errors.push(FieldError::new("note", "at most 2000 characters"));
     }
     let mut conn = state.conn().await?;
-    let need = match crate::service::needs::load_in_scope(&mut conn, &caller, input.need_id).await {
+    let need = match crate::db::queries::needs::find_in_scope(&mut conn, &caller, input.need_id)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(n) => Some(n),
         Err(AppError::NotFound) => {
             errors.push(FieldError::new("need_id", "no such need in your scope"));

@@ -1,0 +1,3 @@
+//! Background work inside `serve`: loops that call the service layer on a timer.
+
+pub mod sweeper;

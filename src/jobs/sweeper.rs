@@ -1,0 +1,40 @@
+//! The SLA sweeper loop: one pass every interval, errors logged and the loop kept alive.
+
+use crate::db::DbPool;
+
+/// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
+/// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once.
+pub fn spawn_sweeper(
+    pool: DbPool,
+    interval: std::time::Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if interval.is_zero() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut conn = match pool.get().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweeper: no database connection");
+                    continue;
+                }
+            };
+            match crate::service::sweep::sweep(&mut conn).await {
+                Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {
+                    tracing::info!(
+                        auto_escalated = r.auto_escalated,
+                        breached = r.breached,
+                        handovers = r.handovers,
+                        "SLA sweep"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+            }
+        }
+    }))
+}

@@ -1,0 +1,99 @@
+//! The SLA sweep (督办): overdue social needs below the city climb a level, other overdue needs
+//! are marked once, and open city needs pass to the president on duty.
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::queries::{needs as queries, org};
+use crate::domain::caller::Actor;
+use crate::domain::need::{Action, Level, Loop, Relation, State};
+use crate::error::{Error, Result};
+use crate::service::handover::handover;
+use crate::service::needs::{apply, Extras, Step};
+
+/// What one sweep did.
+#[derive(Debug, Default, Serialize, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Social needs escalated automatically.
+    pub auto_escalated: usize,
+    /// Needs marked overdue (督办).
+    pub breached: usize,
+    /// City needs passed to the president on duty.
+    pub handovers: usize,
+}
+
+/// One SLA pass. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so concurrent sweepers never
+/// act twice on one need; each need is acted on at most once per pass (what this pass moved
+/// waits for the next).
+pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
+    let mut report = SweepReport::default();
+    let started = Utc::now();
+    loop {
+        let batch = conn
+            .transaction::<_, Error, _>(async |conn| {
+                let rows = queries::claim_overdue(conn, started, 200).await?;
+                let mut done = SweepReport::default();
+                for mut n in rows {
+                    let v = n.view();
+                    let climbs = v.loop_ == Some(Loop::Social)
+                        && v.level != Level::City
+                        && matches!(
+                            v.state,
+                            State::Registered | State::Escalated | State::InProgress
+                        );
+                    n.ever_overdue = true;
+                    let system = Actor::system();
+                    if climbs {
+                        let payload = json!({"reason": "SLA deadline passed", "due_at": n.due_at});
+                        let step = Step {
+                            action: Action::Escalate,
+                            // the system acts as the handler would
+                            relation: Relation {
+                                handler_staff: true,
+                                ..Relation::default()
+                            },
+                            extras: &Extras::default(),
+                            actor: &system,
+                            event: "auto_escalate",
+                            payload,
+                        };
+                        apply(conn, n, step).await?;
+                        done.auto_escalated += 1;
+                    } else {
+                        queries::mark_overdue(conn, n.id).await?;
+                        let payload = json!({"due_at": n.due_at});
+                        let (from, now) = (Some(n.state), Utc::now());
+                        queries::append_event(
+                            conn,
+                            &n,
+                            "sla_breached",
+                            from,
+                            &system,
+                            now,
+                            payload,
+                        )
+                        .await?;
+                        done.breached += 1;
+                    }
+                }
+                Ok(done)
+            })
+            .await?;
+        report.auto_escalated += batch.auto_escalated;
+        report.breached += batch.breached;
+        if batch.auto_escalated + batch.breached == 0 {
+            break;
+        }
+    }
+    for city in org::city_ids(conn).await? {
+        let n = conn
+            .transaction::<_, Error, _>(async |conn| {
+                handover(conn, city, &Actor::system(), true).await
+            })
+            .await?;
+        report.handovers += n;
+    }
+    Ok(report)
+}
