@@ -2,6 +2,7 @@
 
 pub mod cached;
 pub mod embedded;
+pub mod login_limits;
 pub mod schema;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool};

@@ -3,3 +3,4 @@
 pub mod need;
 pub mod resident_id;
 pub mod roles;
+pub mod sign_in;
