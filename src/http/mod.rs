@@ -1,5 +1,6 @@
 //! The HTTP layer: app factory, routes, extractors and problem+json errors.
 
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod openapi;
