@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::{self, DbPool, SessionLimits};
-use crate::http::api::auth::LoginLimiter;
 use crate::http::{AppState, Metrics};
 use secrecy::ExposeSecret;
 
@@ -22,7 +21,7 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
         pii: config.pii_cipher(),
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
         metrics: Arc::new(Metrics::default()),
-        login_limiter: LoginLimiter::new(30),
+        trusted_proxies: config.trusted_proxies.clone(),
     })
 }
 
@@ -73,7 +72,8 @@ pub fn start(
 }
 
 /// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
-/// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once.
+/// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once. It
+/// also deletes the sign-in limits' expired counts.
 pub fn spawn_sweeper(
     pool: DbPool,
     interval: std::time::Duration,
@@ -93,6 +93,13 @@ pub fn spawn_sweeper(
                     continue;
                 }
             };
+            match crate::db::login_limits::prune(&mut conn).await {
+                Ok((failures, accounts)) if failures + accounts > 0 => {
+                    tracing::debug!(failures, accounts, "sign-in limits: expired counts deleted")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sign-in limits: pruning failed"),
+            }
             match crate::needs::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {
                     tracing::info!(

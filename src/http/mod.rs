@@ -29,8 +29,8 @@ pub struct AppState {
     pub refresh_ttl_secs: i64,
     /// Request counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// Sign-in attempts per client address.
-    pub login_limiter: api::auth::LoginLimiter,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
