@@ -44,7 +44,8 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         persons_per_village: usize,
     },
-    /// One SLA pass: auto-escalate overdue social needs, mark other overdue needs, hand over city needs.
+    /// One SLA pass: auto-escalate overdue social needs, mark other overdue needs, hand over city
+    /// needs (and delete the sign-in limits' expired counts).
     Sweep,
     /// Walk the history and ledger hash chains; non-zero exit naming what was altered.
     Verify,
@@ -222,6 +223,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let url = database_url(&config)?;
             crate::db::migrate(&url).await?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
+            crate::db::queries::login_limits::prune(&mut conn).await?;
             let report = crate::service::sweep::sweep(&mut conn)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context};
 use base64::Engine;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -39,6 +41,9 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// Seconds between SLA sweeps in `serve` (`SWEEP_INTERVAL_SECS`, default 60; 0 disables).
     pub sweep_interval: Duration,
+    /// `TRUSTED_PROXIES`: the deployment's own reverse proxies (CIDRs, default none), whose
+    /// `X-Forwarded-For` names the client address the sign-in limits count.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Key material used when none is configured outside production: fine for a demo, never for real data.
@@ -68,6 +73,24 @@ pub fn decode_pii_key(raw: &str) -> anyhow::Result<[u8; 32]> {
         .try_into()
         .map_err(|_| anyhow::anyhow!("PII_KEY must decode to exactly 32 bytes"))?;
     Ok(key)
+}
+
+/// Parses `TRUSTED_PROXIES`: comma-separated CIDRs (a bare address is taken as itself alone).
+pub fn parse_trusted_proxies(raw: &str) -> anyhow::Result<Vec<IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "TRUSTED_PROXIES: {s:?} is not a CIDR (such as 10.0.0.0/8 or 2001:db8::/32) or an address"
+                    )
+                })
+        })
+        .collect()
 }
 
 impl Config {
@@ -119,6 +142,7 @@ impl Config {
             access_ttl: Duration::from_secs(access_secs),
             refresh_ttl: Duration::from_secs(env_num("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
             sweep_interval: Duration::from_secs(env_num("SWEEP_INTERVAL_SECS", 60)?),
+            trusted_proxies: parse_trusted_proxies(&env("TRUSTED_PROXIES").unwrap_or_default())?,
         })
     }
 
@@ -140,6 +164,7 @@ impl Config {
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
             sweep_interval: Duration::from_secs(0),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -156,6 +181,42 @@ impl Config {
                 prev.expose_secret(),
             ),
             None => crate::domain::pii::PiiCipher::new(self.pii_key.expose_secret()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_parse_as_cidrs_or_addresses() {
+        let parsed =
+            parse_trusted_proxies(" 10.0.0.0/8 ,192.168.1.7,, 2001:db8::/32,127.0.0.1/32 ");
+        assert_eq!(
+            parsed
+                .ok()
+                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            Some(vec![
+                "10.0.0.0/8".to_string(),
+                "192.168.1.7/32".to_string(),
+                "2001:db8::/32".to_string(),
+                "127.0.0.1/32".to_string(),
+            ])
+        );
+        assert_eq!(parse_trusted_proxies("").ok(), Some(vec![]));
+        assert_eq!(
+            parse_trusted_proxies("10.0.0.1/8")
+                .ok()
+                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            Some(vec!["10.0.0.0/8".to_string()])
+        );
+        for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.0/8;1.2.3.4", "*"] {
+            let err = parse_trusted_proxies(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("TRUSTED_PROXIES"), "{bad}: {err}");
         }
     }
 }

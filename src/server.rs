@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::{self, DbPool, SessionLimits};
-use crate::http::api::auth::LoginLimiter;
 use crate::http::{AppState, Metrics};
 use secrecy::ExposeSecret;
 
@@ -22,7 +21,7 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
         pii: config.pii_cipher(),
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
         metrics: Arc::new(Metrics::default()),
-        login_limiter: LoginLimiter::new(30),
+        trusted_proxies: config.trusted_proxies.clone(),
     })
 }
 

@@ -49,11 +49,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (addr, at, id) {
+        addr -> Inet,
+        at -> Timestamptz,
+        id -> Int8,
+    }
+}
+
+diesel::table! {
     login_throttle (username_key) {
         username_key -> Text,
         failures -> Int4,
         locked_until -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        recent_failures -> Array<Timestamptz>,
     }
 }
 
@@ -370,6 +379,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     need_access,
     need_events,
     needs,
+    login_failures,
     login_throttle,
     org_units,
     organizations,

@@ -6,5 +6,6 @@ pub mod need;
 pub mod pii;
 pub mod resident_id;
 pub mod roles;
+pub mod sign_in;
 pub mod sla;
 pub mod ts;

@@ -102,6 +102,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
             "the body is empty; send a JSON object".into(),
         ));
     }
+    // syntax before shape: a body that breaks is 400 whatever stands before the break (an
+    // unknown or misspelt field included), so check it is JSON at all before fitting it to `T`
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(AppError::Malformed(format!(
+            "the body is not valid JSON: {err}"
+        )));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => match nul_in_json(body) {
@@ -282,5 +289,76 @@ impl FromRequest for IdempotencyKey {
                 k => Ok(IdempotencyKey(k)),
             });
         std::future::ready(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only the parse outcome matters")]
+    struct Login {
+        username: String,
+        password: String,
+    }
+
+    fn code(r: AppResult<Login>) -> (&'static str, Vec<String>) {
+        match r {
+            Ok(_) => ("ok", vec![]),
+            Err(AppError::Malformed(_)) => ("malformed_body", vec![]),
+            Err(AppError::Validation { code, errors }) => {
+                (code, errors.into_iter().map(|e| e.field).collect())
+            }
+            Err(_) => ("other", vec![]),
+        }
+    }
+
+    #[test]
+    fn a_body_that_breaks_is_malformed_whatever_stands_before_the_break() {
+        for body in [
+            r#"{"name": "张三", "id_number": "#,
+            r#"{"username": "a", "password": "#,
+            r#"{"username": 1"#,
+            r#"{"extra": [1, 2}"#,
+            r#"{"username": "a", "password": "b"} trailing"#,
+            r#"{"username": "a", "password": "b"}{}"#,
+            "[1, 2",
+            "nul\u{0}",
+        ] {
+            assert_eq!(
+                code(parse_json::<Login>(body.as_bytes())).0,
+                "malformed_body",
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn well_formed_json_of_the_wrong_shape_is_422_naming_the_field() {
+        assert_eq!(
+            code(parse_json::<Login>(
+                br#"{"name": "x", "username": "a", "password": "b"}"#
+            )),
+            ("validation_failed", vec!["name".to_string()])
+        );
+        assert_eq!(
+            code(parse_json::<Login>(br#"{"username": "a"}"#)),
+            ("validation_failed", vec!["password".to_string()])
+        );
+        assert_eq!(
+            code(parse_json::<Login>(
+                br#"{"username": "a\u0000", "password": "b"}"#
+            )),
+            ("validation_failed", vec!["username".to_string()])
+        );
+        assert_eq!(
+            code(parse_json::<Login>(
+                br#"{"username": "a", "password": "b"}"#
+            ))
+            .0,
+            "ok"
+        );
     }
 }

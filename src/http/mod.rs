@@ -1,6 +1,7 @@
 //! The HTTP layer: app factory, routes, extractors and problem+json errors.
 
 pub mod caller;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -29,8 +30,8 @@ pub struct AppState {
     pub refresh_ttl_secs: i64,
     /// Request counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// Sign-in attempts per client address.
-    pub login_limiter: api::auth::LoginLimiter,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {

@@ -3,7 +3,8 @@
 use crate::db::DbPool;
 
 /// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
-/// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once.
+/// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once. It
+/// also deletes the sign-in limits' expired counts.
 pub fn spawn_sweeper(
     pool: DbPool,
     interval: std::time::Duration,
@@ -23,6 +24,13 @@ pub fn spawn_sweeper(
                     continue;
                 }
             };
+            match crate::db::queries::login_limits::prune(&mut conn).await {
+                Ok((failures, accounts)) if failures + accounts > 0 => {
+                    tracing::debug!(failures, accounts, "sign-in limits: expired counts deleted")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sign-in limits: pruning failed"),
+            }
             match crate::service::sweep::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {
                     tracing::info!(

@@ -320,7 +320,7 @@ pub async fn events(
 #[derive(Debug)]
 pub enum Filed {
     /// Filed now (201).
-    Created(NeedOut),
+    Created(Box<NeedOut>),
     /// The first answer to this `Idempotency-Key` and body, replayed.
     Replayed {
         /// Its status.
@@ -386,7 +386,7 @@ pub async fn file(
             let body = serde_json::to_value(&out).map_err(Error::internal)?;
             idempotency::answer(conn, caller.user_id, k, 201, body).await?;
         }
-        Ok(Filed::Created(out))
+        Ok(Filed::Created(Box::new(out)))
     })
     .await
 }

@@ -513,7 +513,7 @@ async fn demo_act(
     use crate::service::needs::{apply, relation, Step};
     use diesel_async::AsyncConnection;
     let caller = caller.clone();
-    conn.transaction::<_, crate::http::error::AppError, _>(async move |conn| {
+    conn.transaction::<_, crate::error::Error, _>(async move |conn| {
         let n: NeedRow = needs::table
             .find(need)
             .select(NeedRow::as_select())
@@ -966,7 +966,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
             .await?;
         let targets: Vec<Uuid> = open.iter().skip(i * 5).take(5).copied().collect();
         let n = conn
-            .transaction::<_, crate::http::error::AppError, _>(async move |conn| {
+            .transaction::<_, crate::error::Error, _>(async move |conn| {
                 let c = lock_campaign(conn, id).await?;
                 let mut n = 0;
                 for (j, (donor, channel, fen)) in [("腾讯公益99公益日网友", "online_platform", 18652000i64), ("邹城市爱心企业", "transfer", 5000000), ("文莉爱心志愿服务中心", "offline", 1200000)].iter().enumerate() {

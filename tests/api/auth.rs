@@ -1,6 +1,8 @@
 //! Sign-in, tokens and their revocation.
 
 use crate::support::*;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::json;
 
@@ -71,7 +73,9 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
         )
         .await;
     r.problem(429, "rate_limited");
-    assert!(r.headers.get("retry-after").is_some());
+    // locked for 15 minutes from the fifth failure
+    let wait = retry_after(&r);
+    assert!((890..=900).contains(&wait), "Retry-After {wait}");
     // an unknown name locks the same way, so locking reveals nothing about who exists
     for _ in 0..5 {
         w.app
@@ -95,6 +99,337 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     r.problem(429, "rate_limited");
     // other accounts are unaffected
     w.app.login("town_t2").await;
+}
+
+/// One sign-in attempt, optionally through a proxy that says who the client is.
+async fn attempt(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> Resp {
+    let headers: Vec<(&str, &str)> = forwarded_for
+        .map(|f| vec![("X-Forwarded-For", f)])
+        .unwrap_or_default();
+    app.call_h(
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+        &headers,
+    )
+    .await
+}
+
+/// The `Retry-After` seconds of a 429.
+#[track_caller]
+fn retry_after(r: &Resp) -> u64 {
+    r.headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a 429 without Retry-After: {:?}", r.headers))
+}
+
+/// `n` failed attempts under distinct unknown names (so no account lock is involved), each 401.
+async fn fail_times(app: &TestApp, n: usize, tag: &str, forwarded_for: Option<&str>) {
+    for i in 0..n {
+        attempt(
+            app,
+            &format!("nobody_{tag}_{i}"),
+            "wrong-password",
+            forwarded_for,
+        )
+        .await
+        .problem(401, "unauthorized");
+    }
+}
+
+async fn sql(app: &TestApp, statement: &str) {
+    app.db()
+        .await
+        .batch_execute(statement)
+        .await
+        .expect(statement);
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+        .get_result(&mut app.db().await)
+        .await
+        .expect("count");
+    n.n
+}
+
+/// SPEC §6: an office behind one NAT signs in at 8:30. Successful sign-ins never count.
+#[tokio::test]
+async fn three_hundred_colleagues_sign_in_from_one_address_within_a_minute() {
+    let w = world().await;
+    let mut db = w.app.db().await;
+    let org = w.orgs["station_v1"];
+    let city = w.units["city_a"].city_id;
+    for i in 0..300 {
+        let name = format!("staff_{i:03}");
+        zhucan::tools::seed::insert_user_with_hash(
+            &mut db,
+            &name,
+            &name,
+            zhucan::domain::roles::Role::VillageStaff,
+            Some(org),
+            Some(city),
+            fixture_hash(),
+        )
+        .await
+        .expect("user");
+    }
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..300)
+        .map(|i| {
+            let app = &w.app;
+            async move {
+                attempt(app, &format!("staff_{i:03}"), PASSWORD, None)
+                    .await
+                    .status
+                    .as_u16()
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let took = started.elapsed();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        300,
+        "{statuses:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+    // none of them counted: the address may still fail (and be told so) like any other
+    attempt(&w.app, "staff_000", "mistyped-it", None)
+        .await
+        .problem(401, "unauthorized");
+    attempt(&w.app, "staff_001", PASSWORD, None)
+        .await
+        .expect(200);
+    // and none of them wrote a count: only the one failure is on record
+    assert_eq!(count(&w.app, "login_failures").await, 1);
+    assert_eq!(count(&w.app, "login_throttle").await, 1);
+}
+
+/// SPEC §6: at most 30 failures a minute per client address; the 31st attempt is refused,
+/// even with the right password, until the oldest failure is a minute old.
+#[tokio::test]
+async fn the_thirty_first_failure_of_a_minute_from_one_address_is_refused() {
+    let w = world().await;
+    fail_times(&w.app, 30, "a", None).await;
+    let r = attempt(&w.app, "nobody_else", "wrong-password", None).await;
+    r.problem(429, "rate_limited");
+    let wait = retry_after(&r);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // the address is refused, whoever it tries
+    attempt(&w.app, "village_v1", PASSWORD, None)
+        .await
+        .problem(429, "rate_limited");
+    // refused attempts are not failures: once the minute has passed the address may sign in
+    sql(
+        &w.app,
+        "UPDATE login_failures SET at = at - interval '61 seconds'",
+    )
+    .await;
+    attempt(&w.app, "village_v1", PASSWORD, None)
+        .await
+        .expect(200);
+}
+
+/// Attempts racing each other are checked again after their passwords: no more than the limit
+/// of failures is ever answered 401, however many arrive at once.
+#[tokio::test]
+async fn concurrent_attempts_cannot_together_pass_a_limit() {
+    let w = world().await;
+    let app = &w.app;
+    let statuses: Vec<u16> = futures_util::stream::iter(0..45)
+        .map(|i| async move {
+            attempt(app, &format!("racer_{i}"), "wrong-password", None)
+                .await
+                .status
+                .as_u16()
+        })
+        .buffer_unordered(45)
+        .collect()
+        .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        30,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
+    // one account from many addresses (a proxy in front): at most 5 guesses are answered
+    let proxied = spawn_app_with(fresh_database().await, |c| {
+        c.trusted_proxies = zhucan::config::parse_trusted_proxies("127.0.0.1/32").expect("cidr");
+    })
+    .await;
+    let app = &proxied;
+    let statuses: Vec<u16> = futures_util::stream::iter(0..20)
+        .map(|i| async move {
+            let from = format!("198.51.100.{i}");
+            attempt(app, "town_t1", "wrong-password", Some(&from))
+                .await
+                .status
+                .as_u16()
+        })
+        .buffer_unordered(20)
+        .collect()
+        .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
+/// SPEC §6: "5 failures within 15 minutes": older failures stop counting, a successful sign-in
+/// forgets them, and a lock ends after 15 minutes.
+#[tokio::test]
+async fn an_account_counts_only_its_failures_of_the_last_fifteen_minutes() {
+    let w = world().await;
+    for _ in 0..4 {
+        attempt(&w.app, "town_t1", "wrong-password", None)
+            .await
+            .problem(401, "unauthorized");
+    }
+    sql(&w.app, "UPDATE login_throttle SET recent_failures = ARRAY(SELECT f - interval '16 minutes' FROM unnest(recent_failures) f)").await;
+    for _ in 0..4 {
+        attempt(&w.app, "town_t1", "wrong-password", None)
+            .await
+            .problem(401, "unauthorized");
+    }
+    attempt(&w.app, "town_t1", PASSWORD, None).await.expect(200);
+    // the success forgot the four: four more are still not five
+    for _ in 0..4 {
+        attempt(&w.app, "town_t1", "wrong-password", None)
+            .await
+            .problem(401, "unauthorized");
+    }
+    attempt(&w.app, "town_t1", PASSWORD, None).await.expect(200);
+    // a fifth within the window locks; the lock ends after 15 minutes
+    for _ in 0..5 {
+        attempt(&w.app, "town_t1", "wrong-password", None)
+            .await
+            .problem(401, "unauthorized");
+    }
+    attempt(&w.app, "town_t1", PASSWORD, None)
+        .await
+        .problem(429, "rate_limited");
+    sql(&w.app, "UPDATE login_throttle SET locked_until = locked_until - interval '15 minutes', recent_failures = ARRAY(SELECT f - interval '15 minutes' FROM unnest(recent_failures) f)").await;
+    attempt(&w.app, "town_t1", PASSWORD, None).await.expect(200);
+}
+
+/// SPEC §6: behind a trusted proxy the client is the right-most untrusted `X-Forwarded-For`
+/// address, so the offices behind one proxy are limited one by one.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
+    let app = spawn_app_with(fresh_database().await, |c| {
+        c.trusted_proxies =
+            zhucan::config::parse_trusted_proxies("127.0.0.1/32, 10.0.0.0/8").expect("cidrs");
+    })
+    .await;
+    fail_times(&app, 30, "a", Some("203.0.113.7")).await;
+    attempt(&app, "nobody", "wrong-password", Some("203.0.113.7"))
+        .await
+        .problem(429, "rate_limited");
+    // what the client wrote left of its real address changes nothing; inner proxies are skipped
+    for forwarded in [
+        "198.51.100.99, 203.0.113.7",
+        "203.0.113.7, 10.1.1.1",
+        "203.0.113.8, 203.0.113.7",
+    ] {
+        attempt(&app, "nobody", "wrong-password", Some(forwarded))
+            .await
+            .problem(429, "rate_limited");
+    }
+    // another office behind the same proxy is not affected
+    attempt(&app, "nobody", "wrong-password", Some("203.0.113.8"))
+        .await
+        .problem(401, "unauthorized");
+    attempt(
+        &app,
+        "nobody",
+        "wrong-password",
+        Some("203.0.113.7, 203.0.113.8"),
+    )
+    .await
+    .problem(401, "unauthorized");
+    // the proxy's own requests (no header) are the proxy's address, not limited by its clients
+    attempt(&app, "nobody", "wrong-password", None)
+        .await
+        .problem(401, "unauthorized");
+}
+
+/// SPEC §6: without `TRUSTED_PROXIES`, `X-Forwarded-For` is the client's own word and is ignored.
+#[tokio::test]
+async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
+    let app = spawn_app().await;
+    for i in 0..30 {
+        let forged = format!("203.0.113.{i}");
+        attempt(
+            &app,
+            &format!("nobody_{i}"),
+            "wrong-password",
+            Some(&forged),
+        )
+        .await
+        .problem(401, "unauthorized");
+    }
+    attempt(&app, "nobody", "wrong-password", Some("198.51.100.1"))
+        .await
+        .problem(429, "rate_limited");
+    attempt(&app, "nobody", "wrong-password", None)
+        .await
+        .problem(429, "rate_limited");
+}
+
+/// SPEC §6: the counts live in PostgreSQL, so two API processes behind a balancer share them.
+#[tokio::test]
+async fn two_servers_on_one_database_share_the_limits() {
+    let db = fresh_database().await;
+    let one = spawn_app_on(db.clone()).await;
+    let two = spawn_app_on(db).await;
+    for i in 0..15 {
+        fail_times(&one, 1, &format!("one{i}"), None).await;
+        fail_times(&two, 1, &format!("two{i}"), None).await;
+    }
+    for app in [&one, &two] {
+        attempt(app, "nobody", "wrong-password", None)
+            .await
+            .problem(429, "rate_limited");
+    }
+    // and an account's failures, on a fresh database
+    let w = world().await;
+    let other = spawn_app_on(w.app.db_url.clone()).await;
+    for app in [&w.app, &other, &w.app, &other, &w.app] {
+        attempt(app, "village_v2", "wrong-password", None)
+            .await
+            .problem(401, "unauthorized");
+    }
+    attempt(&other, "village_v2", PASSWORD, None)
+        .await
+        .problem(429, "rate_limited");
+    attempt(&other, "village_v1", PASSWORD, None)
+        .await
+        .expect(200);
 }
 
 #[tokio::test]

@@ -352,7 +352,8 @@ pub struct World {
     pub tokens: HashMap<&'static str, String>,
 }
 
-fn fixture_hash() -> &'static str {
+/// The argon2 hash of [`PASSWORD`], computed once per test process.
+pub fn fixture_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| zhucan::auth::password::hash_blocking(PASSWORD).expect("hash"))
 }

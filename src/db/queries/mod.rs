@@ -4,6 +4,7 @@
 pub mod deadlines;
 pub mod duty;
 pub mod idempotency;
+pub mod login_limits;
 pub mod needs;
 pub mod org;
 pub mod scope;

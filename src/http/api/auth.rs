@@ -11,15 +11,12 @@ use uuid::Uuid;
 use super::users::{UserOut, UserRow};
 use crate::auth::tokens::{new_refresh_token, refresh_token_hash};
 use crate::auth::{password, Caller};
-use crate::db::schema::{login_throttle, refresh_tokens, users};
+use crate::db::queries::login_limits::{self, Failure};
+use crate::db::schema::{refresh_tokens, users};
+use crate::http::client_addr;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::Json;
 use crate::http::AppState;
-
-/// Failures before an account name is locked; each further failure doubles the wait.
-pub const LOCK_AFTER: i32 = 5;
-const BASE_LOCK_SECS: i64 = 30;
-const MAX_LOCK_SECS: i64 = 3600;
 
 /// `POST /auth/login` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,22 +69,21 @@ pub struct PasswordIn {
     pub new_password: String,
 }
 
-fn client_ip(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
 fn bad_credentials() -> AppError {
     AppError::Unauthorized("invalid username or password")
 }
 
 /// `POST /api/v1/auth/login`: a token pair for a valid username and password.
+// Only failures count against the limits (`domain::sign_in`): the limits are read before the
+// password is checked (a refused attempt costs no hashing), and read again under lock after
+// it, so that attempts racing each other cannot together pass a limit; an attempt found past
+// a limit then is answered 429 whatever its password, and a correct one learns nothing either.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn, responses(
     (status = 200, body = TokenOut),
+    (status = 400, description = "the body is not JSON (`malformed_body`)", body = crate::http::error::Problem),
     (status = 401, description = "wrong username or password (the two are indistinguishable)", body = crate::http::error::Problem),
     (status = 422, body = crate::http::error::Problem),
-    (status = 429, description = "too many failures for this account or address", body = crate::http::error::Problem)))]
+    (status = 429, description = "the account name failed 5 times within 15 minutes (locked for 15 minutes), or the client address failed 30 times within a minute (`rate_limited`; wait `Retry-After` seconds)", body = crate::http::error::Problem)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -105,24 +101,12 @@ pub async fn login(
         errors.push(FieldError::new("password", "is required"));
     }
     AppError::check(errors)?;
-    if let Some(wait) = state.login_limiter.hit(client_ip(&req)) {
-        return Err(AppError::RateLimited(wait));
-    }
+    let addr = client_addr::of_request(&req, &state.trusted_proxies);
     let key = username.trim().to_lowercase();
     let mut conn = state.conn().await?;
-    let now = Utc::now();
-    let locked: Option<Option<DateTime<Utc>>> = login_throttle::table
-        .find(&key)
-        .select(login_throttle::locked_until)
-        .first(&mut conn)
-        .await
-        .optional()?;
-    if let Some(Some(until)) = locked {
-        if until > now {
-            return Err(AppError::RateLimited(
-                (until - now).num_seconds().max(1) as u64
-            ));
-        }
+    let (before, _) = login_limits::standing(&mut conn, addr, &key).await?;
+    if let Some(wait) = before.retry_after() {
+        return Err(AppError::RateLimited(wait));
     }
     let user: Option<UserRow> = users::table
         .filter(
@@ -139,32 +123,27 @@ pub async fn login(
         .map(|u| u.password_hash.clone());
     let ok = password::verify(password, stored).await?;
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(&mut conn, &key).await?;
-        return Err(bad_credentials());
+        return match login_limits::record_failure(&mut conn, addr, &key).await? {
+            Failure::Refused(wait) => Err(AppError::RateLimited(wait)),
+            Failure::Counted { locked } => {
+                if locked {
+                    tracing::warn!(%addr, account = %key, "sign-in: account name locked after repeated failures");
+                }
+                Err(bad_credentials())
+            }
+        };
     };
-    diesel::delete(login_throttle::table.find(&key))
-        .execute(&mut conn)
-        .await?;
+    // a success writes no count; it only reads that no limit was reached meanwhile, and
+    // forgets its account's failures when there are any
+    let (after, has_failures) = login_limits::standing(&mut conn, addr, &key).await?;
+    if let Some(wait) = after.retry_after() {
+        return Err(AppError::RateLimited(wait));
+    }
+    if has_failures {
+        login_limits::clear_account(&mut conn, &key).await?;
+    }
     let out = issue_pair(&state, &mut conn, user, Uuid::now_v7()).await?;
     Ok(HttpResponse::Ok().json(out))
-}
-
-async fn record_failure(conn: &mut diesel_async::AsyncPgConnection, key: &str) -> AppResult<()> {
-    // one statement: count the failure and, past the threshold, lock with exponential back-off
-    diesel::sql_query(
-        "INSERT INTO login_throttle (username_key, failures, updated_at) VALUES ($1, 1, now()) \
-         ON CONFLICT (username_key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = now(), \
-         locked_until = CASE WHEN login_throttle.failures + 1 >= $2 \
-            THEN now() + make_interval(secs => LEAST($4, $3 * power(2, login_throttle.failures + 1 - $2))) \
-            ELSE login_throttle.locked_until END",
-    )
-    .bind::<diesel::sql_types::Text, _>(key)
-    .bind::<diesel::sql_types::Integer, _>(LOCK_AFTER)
-    .bind::<diesel::sql_types::Double, _>(BASE_LOCK_SECS as f64)
-    .bind::<diesel::sql_types::Double, _>(MAX_LOCK_SECS as f64)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 async fn issue_pair(
@@ -382,43 +361,4 @@ pub async fn change_password(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// A fixed-window limit on sign-in attempts per client address.
-pub struct LoginLimiter {
-    per_minute: u32,
-    hits: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
-}
-
-impl LoginLimiter {
-    /// Allows `per_minute` attempts per address per minute.
-    pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            hits: Default::default(),
-        }
-    }
-
-    /// Counts an attempt; returns the seconds to wait when over the limit.
-    pub fn hit(&self, ip: std::net::IpAddr) -> Option<u64> {
-        let now = std::time::Instant::now();
-        let mut map = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
-        }
-        let entry = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0).as_secs() >= 60 {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if entry.1 > self.per_minute {
-            Some(
-                60u64
-                    .saturating_sub(now.duration_since(entry.0).as_secs())
-                    .max(1),
-            )
-        } else {
-            None
-        }
-    }
 }
