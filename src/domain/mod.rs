@@ -5,3 +5,5 @@ pub mod need;
 pub mod pii;
 pub mod resident_id;
 pub mod roles;
+pub mod text;
+pub mod ts;

@@ -9,10 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::org_units::load_in_scope;
-use super::{clean, created, ok, phone_ok, Paged};
+use super::{created, ok, Paged};
 use crate::auth::{Caller, Scope};
 use crate::db::schema::{contact_group_members, helpers, persons, users, volunteer_teams};
 use crate::domain::roles::{HelperKind, Role, UnitKind};
+use crate::domain::text::{clean, phone_ok};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query};
 use crate::http::AppState;

@@ -23,11 +23,11 @@ use uuid::Uuid;
 
 use super::org_units::UnitOut;
 use super::persons::{audit, validate_fields, PersonIn, CARE_ROLES};
-use super::{clean, phone_ok};
 use crate::auth::{Caller, Scope};
 use crate::db::schema::{helpers, org_units, persons};
 use crate::domain::pii::PiiCipher;
 use crate::domain::roles::{HelperKind, UnitKind};
+use crate::domain::text::{clean, phone_ok};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::Query;
 use crate::http::AppState;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::helpers::{HelperOut, HelperRow};
 use super::org_units::UnitOut;
-use super::{clean, created, double_option, ok, phone_ok, Paged};
+use super::{created, ok, Paged};
 use crate::auth::{Caller, Scope};
 use crate::db::schema::{
     audit_log, city_settings, contact_group_members, helpers, persons, visits,
@@ -18,6 +18,7 @@ use crate::db::schema::{
 use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{DisabilityCategory, DisabilityCertNumber, ResidentId};
 use crate::domain::roles::{PersonStatus, Role, UnitKind};
+use crate::domain::text::{clean, double_option, phone_ok};
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{etag, if_match, path_id, Body, Page, Query};
 use crate::http::AppState;
