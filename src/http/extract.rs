@@ -248,6 +248,17 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
 
+/// `limit` and `cursor` of a list with no other parameters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size (1–200, default 50).
+    #[param(minimum = 1)]
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Default and largest page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// The largest page any list answers.

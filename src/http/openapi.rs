@@ -166,7 +166,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
     ),
-    components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>,
+    components(schemas(Problem, FieldError, api::Paged<crate::service::persons::PersonOut>,
         needs::RegisterIn, needs::ReferIn, needs::NoteIn, needs::ReasonIn, needs::AssignIn, needs::ResolveIn, needs::VerifyIn, needs::CommentIn))
 )]
 pub struct ApiDoc;

@@ -1,5 +1,12 @@
 //! Use cases: one function per thing a user does, each owning its transaction. The JSON API,
 //! the console, the background jobs and the seeders all call these, so every rule exists once.
 
+pub mod audit;
+pub mod fields;
+pub mod groups;
+pub mod helpers;
+pub mod import;
 pub mod ledger;
 pub mod needs;
+pub mod persons;
+pub mod visits;

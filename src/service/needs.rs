@@ -817,7 +817,7 @@ pub async fn apply(
 pub async fn file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    person: &crate::http::api::persons::PersonRow,
+    person: &crate::db::models::persons::PersonRow,
     category: &str,
     description: &str,
     urgency: Urgency,

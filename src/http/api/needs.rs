@@ -521,8 +521,7 @@ async fn file_need(
     if urgency.is_none() {
         errors.push(FieldError::new("urgency", "must be normal or urgent"));
     }
-    let person = match crate::http::api::persons::load_in_scope(conn, caller, input.person_id).await
-    {
+    let person = match crate::service::persons::load_in_scope(conn, caller, input.person_id).await {
         Ok(p) if p.status == PersonStatus::Active.as_str() => Some(p),
         Ok(_) => {
             errors.push(FieldError::new("person_id", "the person is not active"));
