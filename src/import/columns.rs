@@ -28,6 +28,32 @@ pub struct Column {
     pub text: bool,
 }
 
+/// The village-code column, the same in every register.
+const VILLAGE_CODE: Column = Column {
+    key: "village_code",
+    zh: "村(社区)代码",
+    aliases: &[
+        "村代码",
+        "社区代码",
+        "村(居)代码",
+        "村(居)委会代码",
+        "村(社区)编码",
+    ],
+    need: Need::UnlessVillage,
+    width: 16.0,
+    text: true,
+};
+
+/// The phone column, the same in every register.
+const PHONE: Column = Column {
+    key: "phone",
+    zh: "电话",
+    aliases: &["联系电话", "手机", "手机号", "手机号码", "电话号码"],
+    need: Need::Optional,
+    width: 15.0,
+    text: true,
+};
+
 /// The persons register's name column.
 pub const P_NAME: usize = 0;
 /// The persons register's resident ID number column.
@@ -97,28 +123,8 @@ pub const PERSON_COLUMNS: &[Column] = &[
         width: 10.0,
         text: false,
     },
-    Column {
-        key: "village_code",
-        zh: "村(社区)代码",
-        aliases: &[
-            "村代码",
-            "社区代码",
-            "村(居)代码",
-            "村(居)委会代码",
-            "村(社区)编码",
-        ],
-        need: Need::UnlessVillage,
-        width: 16.0,
-        text: true,
-    },
-    Column {
-        key: "phone",
-        zh: "电话",
-        aliases: &["联系电话", "手机", "手机号", "手机号码", "电话号码"],
-        need: Need::Optional,
-        width: 15.0,
-        text: true,
-    },
+    VILLAGE_CODE,
+    PHONE,
     Column {
         key: "address",
         zh: "地址",
@@ -164,14 +170,7 @@ pub const HELPER_COLUMNS: &[Column] = &[
         width: 12.0,
         text: false,
     },
-    Column {
-        key: "phone",
-        zh: "电话",
-        aliases: &["联系电话", "手机", "手机号", "手机号码", "电话号码"],
-        need: Need::Optional,
-        width: 15.0,
-        text: true,
-    },
+    PHONE,
     Column {
         key: "kind",
         zh: "类型",
@@ -180,20 +179,7 @@ pub const HELPER_COLUMNS: &[Column] = &[
         width: 12.0,
         text: false,
     },
-    Column {
-        key: "village_code",
-        zh: "村(社区)代码",
-        aliases: &[
-            "村代码",
-            "社区代码",
-            "村(居)代码",
-            "村(居)委会代码",
-            "村(社区)编码",
-        ],
-        need: Need::UnlessVillage,
-        width: 16.0,
-        text: true,
-    },
+    VILLAGE_CODE,
 ];
 
 /// A header cell reduced to what identifies it: no BOM, "required" marks, separators or case.

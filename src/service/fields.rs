@@ -64,12 +64,14 @@ pub fn text(
 pub fn phone(field: &str, v: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
     let v = clean(v);
     if v.as_ref().is_some_and(|p| !phone_ok(p)) {
-        errors.push(FieldError::new(
-            field,
-            "must be 5–20 digits (spaces, + and - allowed)",
-        ));
+        errors.push(phone_error(field));
     }
     v
+}
+
+/// The 422 of a bad phone number.
+pub fn phone_error(field: &str) -> FieldError {
+    FieldError::new(field, "must be 5–20 digits (spaces, + and - allowed)")
 }
 
 /// A unit found (or not) in the caller's scope, accepted only when it is a village.

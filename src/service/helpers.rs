@@ -117,11 +117,6 @@ fn kind_error() -> FieldError {
     FieldError::new("kind", format!("must be one of {}", HelperKind::words()))
 }
 
-/// The 422 of a bad phone number.
-fn phone_error() -> FieldError {
-    FieldError::new("phone", "must be 5–20 digits (spaces, + and - allowed)")
-}
-
 /// Whether the caller may change a helper of this village (its own scope, not just its town).
 fn writable(caller: &Caller, h: &HelperRow) -> bool {
     match caller.scope {
@@ -141,7 +136,8 @@ pub async fn list(
     let kind = match query.kind {
         None => None,
         Some(k) => Some(HelperKind::parse(&k).ok_or_else(|| {
-            Error::field("kind", format!("must be one of {}", HelperKind::words()))
+            let e = kind_error();
+            Error::field(e.field, e.message)
         })?),
     };
     let filter = HelperFilter {
@@ -248,7 +244,7 @@ pub async fn patch(
         errors.push(kind_error());
     }
     if input.phone.as_deref().is_some_and(|p| !phone_ok(p.trim())) {
-        errors.push(phone_error());
+        errors.push(fields::phone_error("phone"));
     }
     if let Some(t) = input.volunteer_team_id {
         check_team(conn, t, current.city_id, &mut errors).await?;

@@ -487,20 +487,9 @@ impl Rows for Persons {
         }
         let contacts = Contacts::check(&input, &mut errors);
         let ready = match (checked, village) {
-            (Some((name, resident_id, category, grade)), Some(village)) if errors.is_empty() => {
-                let lookup_hashes = self.pii.blind_indexes(resident_id.expose());
-                let new = NewPerson {
-                    id: Uuid::now_v7(),
-                    name,
-                    resident_id,
-                    category,
-                    grade,
-                    phone: contacts.phone,
-                    address: contacts.address,
-                    guardian_name: contacts.guardian_name,
-                    guardian_phone: contacts.guardian_phone,
-                    village,
-                };
+            (Some(checked), Some(village)) if errors.is_empty() => {
+                let lookup_hashes = self.pii.blind_indexes(checked.1.expose());
+                let new = NewPerson::new(checked, contacts, village);
                 Some(PersonReady {
                     row: new.sealed(&self.pii),
                     lookup_hashes,

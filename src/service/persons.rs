@@ -278,7 +278,27 @@ pub struct NewPerson {
     pub village: Village,
 }
 
+/// The fields of a registration that passed [`validate_fields`]: name, ID, category, grade.
+pub type Checked = (String, ResidentId, DisabilityCategory, i16);
+
 impl NewPerson {
+    /// A registration with a new id, from its checked fields, contacts and village.
+    pub fn new(checked: Checked, contacts: Contacts, village: Village) -> Self {
+        let (name, resident_id, category, grade) = checked;
+        NewPerson {
+            id: Uuid::now_v7(),
+            name,
+            resident_id,
+            category,
+            grade,
+            phone: contacts.phone,
+            address: contacts.address,
+            guardian_name: contacts.guardian_name,
+            guardian_phone: contacts.guardian_phone,
+            village,
+        }
+    }
+
     /// The row to insert: the ID number sealed to the row, hashed under the current key, masked.
     pub fn sealed(self, pii: &PiiCipher) -> NewPersonRow {
         let clear = self.resident_id.expose();
@@ -304,10 +324,7 @@ impl NewPerson {
 }
 
 /// Validates the fields of a registration that do not need the database.
-pub fn validate_fields(
-    input: &PersonIn,
-    errors: &mut Vec<FieldError>,
-) -> Option<(String, ResidentId, DisabilityCategory, i16)> {
+pub fn validate_fields(input: &PersonIn, errors: &mut Vec<FieldError>) -> Option<Checked> {
     let name = fields::name(&input.name, errors);
     let rid = match ResidentId::parse(&input.id_number) {
         Ok(r) => Some(r),
@@ -373,21 +390,10 @@ pub async fn create(
     let contacts = Contacts::check(&input, &mut errors);
     let village = fields::village(conn, caller, input.village_id, &mut errors).await?;
     Error::check(errors)?;
-    let (Some((name, resident_id, category, grade)), Some(village)) = (checked, village) else {
+    let (Some(checked), Some(village)) = (checked, village) else {
         return Err(fields::validated());
     };
-    let new = NewPerson {
-        id: Uuid::now_v7(),
-        name,
-        resident_id,
-        category,
-        grade,
-        phone: contacts.phone,
-        address: contacts.address,
-        guardian_name: contacts.guardian_name,
-        guardian_phone: contacts.guardian_phone,
-        village,
-    };
+    let new = NewPerson::new(checked, contacts, village);
     Ok(PersonOut::masked(q::insert(conn, &new.sealed(pii)).await?))
 }
 
