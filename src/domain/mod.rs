@@ -8,4 +8,5 @@ pub mod resident_id;
 pub mod roles;
 pub mod sign_in;
 pub mod sla;
+pub mod text;
 pub mod ts;

@@ -167,7 +167,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
     ),
-    components(schemas(Problem, FieldError, api::Paged<persons::PersonOut>,
+    components(schemas(Problem, FieldError, api::Paged<crate::service::persons::PersonOut>,
         svc_needs::RegisterIn, svc_needs::ReferIn, svc_needs::NoteIn, svc_needs::ReasonIn, svc_needs::AssignIn, svc_needs::ResolveIn, svc_needs::VerifyIn, svc_needs::CommentIn))
 )]
 pub struct ApiDoc;

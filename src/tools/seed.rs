@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::config::Config;
+use crate::db::models::places::Village;
 use crate::db::schema::{contact_group_members, helpers, org_units, organizations, persons, users};
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::domain::roles::{DepartmentType, OrgKind, Role, UnitKind};
 use crate::http::api::org_units::{insert_unit, UnitOut};
-use crate::http::api::persons::{insert_person, NewPerson};
+use crate::service::persons::NewPerson;
 
 /// The demo city's statistical code.
 pub const DEMO_CITY_CODE: &str = "370883000000";
@@ -444,9 +445,9 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
                     address: Some(format!("{}{}{}号", town_name, name, 1 + rng.below(120))),
                     guardian_name: None,
                     guardian_phone: None,
-                    village: village.clone(),
+                    village: Village::of(village.id, village.city_id, village.town_id),
                 };
-                let row = match insert_person(conn, &pii, &new).await {
+                let row = match crate::db::queries::persons::insert(conn, &new.sealed(&pii)).await {
                     Ok(r) => r,
                     // a generated number may repeat one already used: skip it
                     Err(diesel::result::Error::DatabaseError(
@@ -659,11 +660,11 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
                 .await?;
             }
             let vstaff = load(conn, &vuser).await?;
-            let people: Vec<crate::http::api::persons::PersonRow> = persons::table
+            let people: Vec<crate::db::models::persons::PersonRow> = persons::table
                 .filter(persons::village_id.eq(village.id))
                 .order(persons::id)
                 .limit(2)
-                .select(crate::http::api::persons::PersonRow::as_select())
+                .select(crate::db::models::persons::PersonRow::as_select())
                 .load(conn)
                 .await?;
             for (pi, person) in people.iter().enumerate() {

@@ -1,10 +1,14 @@
 //! Query functions: they take a connection and return `QueryResult<T>`; the service layer
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
+pub mod audit;
 pub mod deadlines;
 pub mod duty;
+pub mod helpers;
 pub mod idempotency;
 pub mod login_limits;
 pub mod needs;
 pub mod org;
+pub mod persons;
+pub mod places;
 pub mod scope;

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    helpers, need_access, needs, org_units, organizations, persons, users, volunteer_teams,
+    audit_log, helpers, need_access, needs, org_units, organizations, persons, users,
+    volunteer_teams,
 };
 use crate::domain::caller::{Caller, Scope};
 
@@ -136,5 +137,36 @@ pub fn volunteer_teams(caller: &Caller) -> volunteer_teams::BoxedQuery<'static, 
         Scope::City(c) => q.filter(volunteer_teams::city_id.eq(c)),
         Scope::Town(t) => q.filter(volunteer_teams::town_id.eq(t)),
         Scope::Village(v) => q.filter(volunteer_teams::org_unit_id.eq(v)),
+    }
+}
+
+/// Audit-log rows a scope sees: those about its persons; a city also sees the rows its own users
+/// wrote, and rows about its persons whoever wrote them (a deployment admin's reveal of a
+/// resident is the city's business too).
+pub fn audit_log(scope: Scope) -> audit_log::BoxedQuery<'static, Pg> {
+    let q = audit_log::table.into_boxed();
+    match scope {
+        Scope::All => q,
+        Scope::City(c) => q.filter(
+            audit_log::city_id.eq(c).or(audit_log::person_id.eq_any(
+                persons::table
+                    .filter(persons::city_id.eq(c))
+                    .select(persons::id.nullable()),
+            )),
+        ),
+        Scope::Town(t) => q.filter(
+            audit_log::person_id.eq_any(
+                persons::table
+                    .filter(persons::town_id.eq(t))
+                    .select(persons::id.nullable()),
+            ),
+        ),
+        Scope::Village(v) => q.filter(
+            audit_log::person_id.eq_any(
+                persons::table
+                    .filter(persons::village_id.eq(v))
+                    .select(persons::id.nullable()),
+            ),
+        ),
     }
 }

@@ -21,7 +21,7 @@ pub mod volunteers;
 pub use crate::domain::ts;
 
 use actix_web::HttpResponse;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 pub use crate::service::page::Paged;
 
@@ -33,24 +33,4 @@ pub fn ok<T: Serialize>(body: &T) -> HttpResponse {
 /// 201 with a JSON body.
 pub fn created<T: Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Created().json(body)
-}
-
-/// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`) in PATCH bodies.
-pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
-/// Trims a free-text field; empty becomes `None`.
-pub fn clean(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// Checks a phone number: digits, spaces, `+` and `-`, 5–20 characters.
-pub fn phone_ok(p: &str) -> bool {
-    let n = p.chars().count();
-    (5..=20).contains(&n) && p.chars().all(|c| c.is_ascii_digit() || " +-".contains(c))
 }
