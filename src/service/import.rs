@@ -165,24 +165,32 @@ pub fn authorize(caller: &Caller) -> Result<()> {
     caller.require(CARE_ROLES)
 }
 
-/// Imports a persons register (the uploaded file's bytes).
+/// Reads an uploaded register (CSV or XLSX) into rows, off the async workers. The handler calls
+/// it before it takes a database connection, so a large upload being parsed holds none.
+pub async fn read(caller: &Caller, register: Register, file: Vec<u8>) -> Result<Table> {
+    authorize(caller)?;
+    let own = matches!(caller.scope, Scope::Village(_));
+    blocking(move || sheet::read(&file, register.columns, own)).await
+}
+
+/// Imports a persons register read by [`read`] with `PERSONS`.
 pub async fn persons(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     pii: &PiiCipher,
-    file: Vec<u8>,
+    table: Table,
 ) -> Result<PersonImportReport> {
     let rows = Persons { pii: pii.clone() };
-    Ok(run(conn, caller, rows, file).await?.into())
+    Ok(run(conn, caller, rows, table).await?.into())
 }
 
-/// Imports a helpers register (the uploaded file's bytes).
+/// Imports a helpers register read by [`read`] with `HELPERS`.
 pub async fn helpers(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    file: Vec<u8>,
+    table: Table,
 ) -> Result<HelperImportReport> {
-    Ok(run(conn, caller, Helpers, file).await?.into())
+    Ok(run(conn, caller, Helpers, table).await?.into())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -248,12 +256,11 @@ async fn run<K: Rows>(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     rows: K,
-    file: Vec<u8>,
+    table: Table,
 ) -> Result<Tally> {
     authorize(caller)?;
     let own = matches!(caller.scope, Scope::Village(_));
     let register = K::REGISTER;
-    let table = blocking(move || sheet::read(&file, register.columns, own)).await?;
     let mut refs = Vec::with_capacity(table.rows.len());
     let mut ref_errors = Vec::with_capacity(table.rows.len());
     for row in &table.rows {

@@ -161,10 +161,10 @@ pub async fn import_persons(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     svc::authorize(&caller)?;
-    let file = read_upload(&req, payload).await?;
+    let table = svc::read(&caller, PERSONS, read_upload(&req, payload).await?).await?;
     let mut conn = state.conn().await?;
     Ok(ok(
-        &svc::persons(&mut conn, &caller, &state.pii, file).await?
+        &svc::persons(&mut conn, &caller, &state.pii, table).await?
     ))
 }
 
@@ -192,9 +192,9 @@ pub async fn import_helpers(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     svc::authorize(&caller)?;
-    let file = read_upload(&req, payload).await?;
+    let table = svc::read(&caller, HELPERS, read_upload(&req, payload).await?).await?;
     let mut conn = state.conn().await?;
-    Ok(ok(&svc::helpers(&mut conn, &caller, file).await?))
+    Ok(ok(&svc::helpers(&mut conn, &caller, table).await?))
 }
 
 /// `GET /api/v1/persons/import/template`: an empty register with the expected header.
