@@ -10,6 +10,7 @@ use crate::db::queries::{duty, needs as queries, org};
 use crate::domain::caller::Actor;
 use crate::domain::need::Level;
 use crate::error::Result;
+use crate::service::events;
 
 /// The roster entry covering today (in the city's time zone), if any.
 pub async fn on_duty(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Option<RosterRow>> {
@@ -42,7 +43,7 @@ pub async fn handover(
         queries::set_assignee(conn, n.id, duty, now).await?;
         n.assignee_user_id = duty;
         let payload = json!({"from_user_id": from, "to_user_id": duty});
-        queries::append_event(conn, &n, "handover", Some(n.state), actor, now, payload).await?;
+        events::record(conn, &n, "handover", Some(n.state), actor, now, payload).await?;
     }
     Ok(changed)
 }

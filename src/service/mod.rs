@@ -2,6 +2,7 @@
 //! the console, the background jobs and the seeders all call these, so every rule exists once.
 
 pub mod audit;
+pub mod events;
 pub mod fields;
 pub mod groups;
 pub mod handover;

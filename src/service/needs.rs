@@ -24,6 +24,7 @@ use crate::domain::need::{
 use crate::domain::roles::{OrgKind, PersonStatus, Role};
 use crate::domain::sla::{default_hours, reachable};
 use crate::error::{Error, FieldError, Result};
+use crate::service::events;
 use crate::service::handover::on_duty;
 use crate::service::page::{Page, Paged, SeqPage};
 
@@ -489,7 +490,7 @@ pub async fn file_for(
         },
     )
     .await?;
-    queries::append_event(
+    events::record(
         conn,
         &n,
         "file",
@@ -965,7 +966,7 @@ pub async fn apply(
             return Err(Error::PreconditionFailed);
         }
     }
-    queries::append_event(conn, &n, event_name, Some(from), actor, now, payload).await?;
+    events::record(conn, &n, event_name, Some(from), actor, now, payload).await?;
     Ok(n)
 }
 

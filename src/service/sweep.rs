@@ -10,6 +10,7 @@ use crate::db::queries::{needs as queries, org};
 use crate::domain::caller::Actor;
 use crate::domain::need::{Action, Level, Loop, Relation, State};
 use crate::error::{Error, Result};
+use crate::service::events;
 use crate::service::handover::handover;
 use crate::service::needs::{apply, Extras, Step};
 
@@ -65,16 +66,8 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
                         queries::mark_overdue(conn, n.id).await?;
                         let payload = json!({"due_at": n.due_at});
                         let (from, now) = (Some(n.state), Utc::now());
-                        queries::append_event(
-                            conn,
-                            &n,
-                            "sla_breached",
-                            from,
-                            &system,
-                            now,
-                            payload,
-                        )
-                        .await?;
+                        events::record(conn, &n, "sla_breached", from, &system, now, payload)
+                            .await?;
                         done.breached += 1;
                     }
                 }
