@@ -1,2 +1,5 @@
 //! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
+
+pub mod reports;
+pub mod unit;

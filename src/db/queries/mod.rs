@@ -1,4 +1,6 @@
 //! Query functions: they take a connection and return `QueryResult<T>`; the service layer
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
+pub mod reports;
 pub mod scope;
+pub mod unit;
