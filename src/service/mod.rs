@@ -4,3 +4,5 @@
 pub mod ledger;
 pub mod needs;
 pub mod reports;
+pub mod roster;
+pub mod sla;

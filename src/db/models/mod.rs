@@ -2,4 +2,6 @@
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
 
 pub mod reports;
+pub mod roster;
+pub mod sla;
 pub mod unit;

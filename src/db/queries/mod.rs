@@ -2,5 +2,7 @@
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
 pub mod reports;
+pub mod roster;
 pub mod scope;
+pub mod sla;
 pub mod unit;

@@ -317,7 +317,7 @@ pub async fn create_campaign(
     }
     AppError::check(errors)?;
     let mut conn = state.conn().await?;
-    super::roster::city_exists(&mut conn, city).await?;
+    crate::service::roster::city_exists(&mut conn, city).await?;
     let row: CampaignRow = diesel::insert_into(campaigns::table)
         .values((
             campaigns::id.eq(Uuid::now_v7()),
