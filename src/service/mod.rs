@@ -3,6 +3,8 @@
 
 pub mod ledger;
 pub mod needs;
+pub mod page;
 pub mod reports;
+pub mod resources;
 pub mod roster;
 pub mod sla;

@@ -44,10 +44,11 @@ use std::fmt::Write as _;
 use std::time::Instant;
 use uuid::Uuid;
 
+use crate::db::models::ledger::LedgerEntry;
 use crate::domain::need::{Category, Level, Loop, State, Urgency};
 use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
-use crate::service::ledger::{entry_hash, LedgerRow};
+use crate::service::ledger::entry_hash;
 use crate::service::needs::{default_hours, event_hash, EventRow};
 
 /// What to build.
@@ -638,7 +639,7 @@ fn ledger_row(
     at: DateTime<Utc>,
 ) -> Uuid {
     c.seq += 1;
-    let mut row = LedgerRow {
+    let mut row = LedgerEntry {
         id: Uuid::now_v7(),
         campaign_id: c.id,
         seq: c.seq,

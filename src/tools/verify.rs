@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::models::ledger::LedgerEntry;
 use crate::db::schema::{ledger_entries, need_events, needs};
-use crate::service::ledger::{entry_hash, LedgerRow};
+use crate::service::ledger::entry_hash;
 use crate::service::needs::{event_hash, EventRow};
 
 /// What a walk found.
@@ -111,7 +112,7 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
     let mut prev: Option<Vec<u8>> = None;
     let mut expect_seq = 1;
     loop {
-        let batch: Vec<LedgerRow> = ledger_entries::table
+        let batch: Vec<LedgerEntry> = ledger_entries::table
             .filter(
                 ledger_entries::campaign_id
                     .gt(after.0)
@@ -121,7 +122,7 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
             )
             .order((ledger_entries::campaign_id, ledger_entries::seq))
             .limit(20_000)
-            .select(LedgerRow::as_select())
+            .select(LedgerEntry::as_select())
             .load(conn)
             .await?;
         if batch.is_empty() {

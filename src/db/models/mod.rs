@@ -1,6 +1,8 @@
 //! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
 
+pub mod campaigns;
+pub mod ledger;
 pub mod reports;
 pub mod roster;
 pub mod sla;
