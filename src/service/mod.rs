@@ -8,3 +8,4 @@ pub mod reports;
 pub mod resources;
 pub mod roster;
 pub mod sla;
+pub mod volunteers;

@@ -13,6 +13,7 @@ use crate::domain::caller::Caller;
 use crate::domain::roles::{OrgKind, Role};
 use crate::error::{Error, FieldError, Result};
 use crate::service::needs::{handover, on_duty, org_at, Actor, RosterRow};
+use crate::service::page::Keyset;
 
 /// 404 unless the city exists.
 pub async fn city_exists(conn: &mut AsyncPgConnection, city: Uuid) -> Result<()> {
@@ -141,19 +142,18 @@ async fn check_president(
     Ok(())
 }
 
-/// A page of the city's roster: `limit` rows after `after` (the caller asks one more than it
-/// shows, to know whether there is a next page).
+/// A page of the city's roster (404 for another city, or one that does not exist).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     city_id: Option<Uuid>,
-    limit: i64,
-    after: Option<Uuid>,
-) -> Result<Vec<RosterRow>> {
+    page: &impl Keyset,
+) -> Result<(Vec<RosterRow>, Option<String>)> {
     let city = caller.city_or(city_id)?;
     city_exists(conn, city).await?;
-    let rows = roster::page(conn, city, limit, after).await?;
-    Ok(rows.into_iter().map(RosterRow::from).collect())
+    let rows = roster::page(conn, city, page.limit() + 1, page.after()).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok((rows.into_iter().map(RosterRow::from).collect(), next_cursor))
 }
 
 /// Adds a turn (403 for other roles, 422 for a non-president or inverted days, 409 when it

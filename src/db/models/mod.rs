@@ -7,3 +7,4 @@ pub mod reports;
 pub mod roster;
 pub mod sla;
 pub mod unit;
+pub mod volunteers;

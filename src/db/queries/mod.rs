@@ -8,3 +8,4 @@ pub mod roster;
 pub mod scope;
 pub mod sla;
 pub mod unit;
+pub mod volunteers;

@@ -21,8 +21,7 @@ pub async fn list(
     let q = q.0;
     let page = Page::new(q.limit, q.cursor.as_deref())?;
     let mut conn = state.conn().await?;
-    let rows = roster::list(&mut conn, &caller, q.city_id, page.limit + 1, page.after).await?;
-    let (items, next_cursor) = page.finish(rows, |r| r.id);
+    let (items, next_cursor) = roster::list(&mut conn, &caller, q.city_id, &page).await?;
     Ok(ok(&Paged { items, next_cursor }))
 }
 
