@@ -54,6 +54,38 @@ pub fn has_children(unit: &UnitRow) -> bool {
 
 type Binds = dyn Fn(SqlQuery) -> BoxedSqlQuery<'static, Pg, SqlQuery>;
 
+/// Binds `$1` the unit, `$2`/`$3` the days `from..=to`, `$4` the city.
+fn by_days(
+    unit: &UnitRow,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Fn(SqlQuery) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let (unit_id, city) = (unit.id, unit.city_id);
+    move |q: SqlQuery| {
+        q.into_boxed()
+            .bind::<SqlUuid, _>(unit_id)
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .bind::<SqlUuid, _>(city)
+    }
+}
+
+/// Binds `$1` the unit, `$2`/`$3` the instants `[start, end)`, `$4` the city.
+fn by_instants(
+    unit: &UnitRow,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> impl Fn(SqlQuery) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let (unit_id, city) = (unit.id, unit.city_id);
+    move |q: SqlQuery| {
+        q.into_boxed()
+            .bind::<SqlUuid, _>(unit_id)
+            .bind::<Timestamptz, _>(start)
+            .bind::<Timestamptz, _>(end)
+            .bind::<SqlUuid, _>(city)
+    }
+}
+
 /// Runs a grouped query for the totals and, below a city or town, per child unit.
 async fn grouped<R>(
     conn: &mut AsyncPgConnection,
@@ -181,16 +213,11 @@ pub async fn needs_filed(
     end: DateTime<Utc>,
 ) -> QueryResult<Vec<NeedsRow>> {
     let (grp, col) = (needs_grp(unit), unit_column(&unit.kind));
-    diesel::sql_query(format!(
+    let sql = diesel::sql_query(format!(
         "SELECT {grp} AS grp, state, loop AS lp, level, category, count(*) AS n FROM needs \
          WHERE city_id = $4 AND {col} = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1, 2, 3, 4, 5"
-    ))
-    .bind::<SqlUuid, _>(unit.id)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .bind::<SqlUuid, _>(unit.city_id)
-    .load(conn)
-    .await
+    ));
+    by_instants(unit, start, end)(sql).load(conn).await
 }
 
 /// Needs closed in `[start, end)`, by child unit.
@@ -201,16 +228,11 @@ pub async fn needs_closed(
     end: DateTime<Utc>,
 ) -> QueryResult<Vec<ClosedRow>> {
     let (grp, col) = (needs_grp(unit), unit_column(&unit.kind));
-    diesel::sql_query(format!(
+    let sql = diesel::sql_query(format!(
         "SELECT {grp} AS grp, count(*) AS n FROM needs \
          WHERE city_id = $4 AND {col} = $1 AND state = 'closed' AND closed_at >= $2 AND closed_at < $3 GROUP BY 1"
-    ))
-    .bind::<SqlUuid, _>(unit.id)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .bind::<SqlUuid, _>(unit.city_id)
-    .load(conn)
-    .await
+    ));
+    by_instants(unit, start, end)(sql).load(conn).await
 }
 
 /// Closure figures of the needs closed in `[start, end)` and those overdue at `now`.
@@ -264,15 +286,7 @@ pub async fn sla_events(
           coalesce(sum(reroutes), 0)::bigint AS reroutes \
         FROM sla_event_daily \
         WHERE city_id = $4 AND {col} = $1 AND day >= $2 AND day <= $3";
-    let (unit_id, city) = (unit.id, unit.city_id);
-    let binds = move |q: SqlQuery| {
-        q.into_boxed()
-            .bind::<SqlUuid, _>(unit_id)
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .bind::<SqlUuid, _>(city)
-    };
-    grouped(conn, unit, sql, &binds).await
+    grouped(conn, unit, sql, &by_days(unit, from, to)).await
 }
 
 /// Per campaign of the city: raised (donations and their reversals received `from..=to`, by
@@ -344,15 +358,7 @@ pub async fn volunteer_hours(
                count(DISTINCT s.helper_id) AS helpers, count(DISTINCT s.team_id) AS teams \
                FROM service_records s JOIN needs n ON n.id = s.need_id \
                WHERE n.{col} = $1 AND s.served_on BETWEEN $2 AND $3 AND s.city_id = $4";
-    let (unit_id, city) = (unit.id, unit.city_id);
-    let binds = move |q: SqlQuery| {
-        q.into_boxed()
-            .bind::<SqlUuid, _>(unit_id)
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .bind::<SqlUuid, _>(city)
-    };
-    grouped(conn, unit, &on_needs(sql, unit), &binds).await
+    grouped(conn, unit, &on_needs(sql, unit), &by_days(unit, from, to)).await
 }
 
 /// Whose hours: the teams' or the helpers'.
@@ -385,16 +391,11 @@ pub async fn hours_by(
             "JOIN helpers h ON h.id = s.helper_id",
         ),
     };
-    diesel::sql_query(format!(
+    let sql = diesel::sql_query(format!(
         "SELECT {id} AS id, {name} AS name, sum(s.half_hours)::bigint AS halves \
          FROM service_records s JOIN needs n ON n.id = s.need_id {join} \
          WHERE n.{col} = $1 AND s.served_on BETWEEN $2 AND $3 AND s.city_id = $4 \
          GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 200"
-    ))
-    .bind::<SqlUuid, _>(unit.id)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<SqlUuid, _>(unit.city_id)
-    .load(conn)
-    .await
+    ));
+    by_days(unit, from, to)(sql).load(conn).await
 }
