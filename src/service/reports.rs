@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::reports::{AttentionRow, CampaignFiguresRow, GroupRow};
+use crate::db::models::reports::{
+    AttentionRow, CampaignFiguresRow, GroupRow, SlaEventsRow, SlaNeedsRow,
+};
 use crate::db::models::unit::{UnitName, UnitRow};
 use crate::db::queries::reports::{self as q, Grouped, HoursBy};
 use crate::db::queries::unit;
@@ -473,87 +475,79 @@ pub async fn needs(
 // ---------------------------------------------------------------------------------------------
 // SLA
 
-/// On-time closure (按时办结率), overdue now, auto-escalations, days to close, reopen rate,
-/// satisfaction (满意率), returns (退单) and reroutes.
-pub async fn sla(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    rq: &ReportQuery,
-) -> Result<Report> {
-    let pre = Preamble::resolve(conn, caller, rq).await?;
-    let figures = q::sla_needs(conn, &pre.unit, pre.start, pre.end, Utc::now()).await?;
-    let (a, ac) = pre
-        .body(conn, figures, |r| match r {
-            Some(r) => vec![
-                json!(r.closed),
-                json!(r.closed_on_time),
-                json!(rate(r.closed_on_time, r.closed)),
-                json!(r.overdue_now),
-                json!(rate(r.closed_reopened, r.closed)),
-                days2(r.mean_days),
-                days2(r.p90_days),
-            ],
-            None => vec![
-                json!(0),
-                json!(0),
-                Value::Null,
-                json!(0),
-                Value::Null,
-                Value::Null,
-                Value::Null,
-            ],
-        })
-        .await?;
-    let events = q::sla_events(conn, &pre.unit, pre.from, pre.to).await?;
-    let (b, bc) = pre
-        .body(conn, events, |r| match r {
-            Some(r) => vec![
-                json!(r.auto_escalations),
-                json!(r.followups),
-                json!(r.satisfied),
-                json!(rate(r.satisfied, r.followups)),
-                json!(r.mean_satisfaction),
-                json!(r.returns),
-                json!(r.reroutes),
-            ],
-            None => vec![
-                json!(0),
-                json!(0),
-                json!(0),
-                Value::Null,
-                Value::Null,
-                json!(0),
-                json!(0),
-            ],
-        })
-        .await?;
-    // columns in the order of SPEC §5
-    let order = |x: &[Value], y: &[Value]| -> Vec<Value> {
-        let g = |v: &[Value], i: usize| v.get(i).cloned().unwrap_or(Value::Null);
-        vec![
-            g(x, 0),
-            g(x, 1),
-            g(x, 2),
-            g(x, 3),
-            g(y, 0),
-            g(x, 4),
-            g(y, 1),
-            g(y, 2),
-            g(y, 3),
-            g(y, 4),
-            g(x, 5),
-            g(x, 6),
-            g(y, 5),
-            g(y, 6),
-        ]
-    };
-    let totals = order(&a, &b);
-    let children = ac
-        .iter()
-        .zip(bc.iter())
-        .map(|((u, x), (_, y))| (u.clone(), order(x, y)))
-        .collect();
-    let columns = vec![
+/// The SLA figures read from the needs, in their query's order (zeros and nulls when none).
+fn sla_needs_values(r: Option<&SlaNeedsRow>) -> Vec<Value> {
+    match r {
+        Some(r) => vec![
+            json!(r.closed),
+            json!(r.closed_on_time),
+            json!(rate(r.closed_on_time, r.closed)),
+            json!(r.overdue_now),
+            json!(rate(r.closed_reopened, r.closed)),
+            days2(r.mean_days),
+            days2(r.p90_days),
+        ],
+        None => vec![
+            json!(0),
+            json!(0),
+            Value::Null,
+            json!(0),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ],
+    }
+}
+
+/// The SLA figures read from the event summary, in their query's order.
+fn sla_events_values(r: Option<&SlaEventsRow>) -> Vec<Value> {
+    match r {
+        Some(r) => vec![
+            json!(r.auto_escalations),
+            json!(r.followups),
+            json!(r.satisfied),
+            json!(rate(r.satisfied, r.followups)),
+            json!(r.mean_satisfaction),
+            json!(r.returns),
+            json!(r.reroutes),
+        ],
+        None => vec![
+            json!(0),
+            json!(0),
+            json!(0),
+            Value::Null,
+            Value::Null,
+            json!(0),
+            json!(0),
+        ],
+    }
+}
+
+/// One SLA row from the needs' figures `x` and the events' `y`, in the order of SPEC §5.
+fn sla_row(x: &[Value], y: &[Value]) -> Vec<Value> {
+    let g = |v: &[Value], i: usize| v.get(i).cloned().unwrap_or(Value::Null);
+    let order = [
+        (x, 0),
+        (x, 1),
+        (x, 2),
+        (x, 3),
+        (y, 0),
+        (x, 4),
+        (y, 1),
+        (y, 2),
+        (y, 3),
+        (y, 4),
+        (x, 5),
+        (x, 6),
+        (y, 5),
+        (y, 6),
+    ];
+    order.iter().map(|&(v, i)| g(v, i)).collect()
+}
+
+/// The SLA report's columns, in the order of SPEC §5.
+fn sla_columns() -> Vec<Column> {
+    vec![
         Column::new("closed", "办结数"),
         Column::new("closed_on_time", "按时办结数"),
         Column::new("on_time_rate", "按时办结率"),
@@ -568,8 +562,28 @@ pub async fn sla(
         Column::new("p90_days_to_close", "90%办结天数"),
         Column::new("returns", "退单数"),
         Column::new("reroutes", "转社会闭环数"),
-    ];
-    Ok(pre.report("sla", columns, (totals, children), vec![]))
+    ]
+}
+
+/// On-time closure (按时办结率), overdue now, auto-escalations, days to close, reopen rate,
+/// satisfaction (满意率), returns (退单) and reroutes.
+pub async fn sla(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    rq: &ReportQuery,
+) -> Result<Report> {
+    let pre = Preamble::resolve(conn, caller, rq).await?;
+    let figures = q::sla_needs(conn, &pre.unit, pre.start, pre.end, Utc::now()).await?;
+    let (a, ac) = pre.body(conn, figures, sla_needs_values).await?;
+    let events = q::sla_events(conn, &pre.unit, pre.from, pre.to).await?;
+    let (b, bc) = pre.body(conn, events, sla_events_values).await?;
+    let totals = sla_row(&a, &b);
+    let children = ac
+        .into_iter()
+        .zip(bc.iter())
+        .map(|((u, x), (_, y))| (u, sla_row(&x, y)))
+        .collect();
+    Ok(pre.report("sla", sla_columns(), (totals, children), vec![]))
 }
 
 // ---------------------------------------------------------------------------------------------
