@@ -18,10 +18,10 @@ use crate::domain::caller::Caller;
 use crate::domain::need::{Category, Loop, State};
 use crate::domain::roles::Role;
 use crate::error::{Error, FieldError, Result};
+use crate::service::city;
 use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
 use crate::service::needs::{append_event, load_in_scope, Actor, NeedRow};
 use crate::service::page::Keyset;
-use crate::service::roster::city_exists;
 
 /// Roles that run campaigns and record donations.
 const FUNDRAISERS: &[Role] = &[Role::Admin, Role::AssociationStaff, Role::President];
@@ -136,9 +136,7 @@ async fn campaign_in_scope(
     id: Uuid,
 ) -> Result<CampaignRow> {
     let row = campaigns::find(conn, id).await?;
-    if caller.city_id.is_some_and(|c| c != row.city_id) {
-        return Err(Error::NotFound);
-    }
+    city::visible(caller, row.city_id)?;
     Ok(row)
 }
 
@@ -253,7 +251,7 @@ pub async fn create_campaign(
     let mut errors = Vec::new();
     let (name, cats) = check_campaign(&input, &mut errors);
     Error::check(errors)?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     let new = NewCampaign {
         id: Uuid::now_v7(),
         city_id: city,
@@ -579,9 +577,7 @@ pub async fn reverse(
     input: impl FnOnce() -> Result<ReversalIn>,
 ) -> Result<LedgerRow> {
     let orig = entries::find(conn, id).await?;
-    if caller.city_id.is_some_and(|c| c != orig.city_id) {
-        return Err(Error::NotFound);
-    }
+    city::visible(caller, orig.city_id)?;
     caller.require(FUNDRAISERS)?;
     let input = input()?;
     let mut errors = Vec::new();

@@ -8,21 +8,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::roster::{NewRosterEntry, PresidentRow, RosterChange, RosterEntry};
-use crate::db::queries::{roster, unit};
+use crate::db::queries::roster;
 use crate::domain::caller::Caller;
 use crate::domain::roles::{OrgKind, Role};
 use crate::error::{Error, FieldError, Result};
+use crate::service::city;
 use crate::service::needs::{handover, on_duty, org_at, Actor, RosterRow};
 use crate::service::page::Keyset;
-
-/// 404 unless the city exists.
-pub async fn city_exists(conn: &mut AsyncPgConnection, city: Uuid) -> Result<()> {
-    if unit::city_exists(conn, city).await? {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
-}
 
 /// Which city, and paging.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -150,7 +142,7 @@ pub async fn list(
     page: &impl Keyset,
 ) -> Result<(Vec<RosterRow>, Option<String>)> {
     let city = caller.city_or(city_id)?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     let rows = roster::page(conn, city, page.limit() + 1, page.after()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok((rows.into_iter().map(RosterRow::from).collect(), next_cursor))
@@ -166,7 +158,7 @@ pub async fn create(
     caller.require(MANAGERS)?;
     let input = input()?;
     let city = caller.city_or(input.city_id)?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     let association = org_at(conn, city, OrgKind::Association).await?;
     let mut errors = Vec::new();
     check_president(conn, input.user_id, association, &mut errors).await?;
@@ -198,9 +190,7 @@ async fn entry_in_city(
     id: Uuid,
 ) -> Result<RosterEntry> {
     let row = roster::find(conn, id).await?;
-    if caller.city_id.is_some_and(|c| c != row.city_id) {
-        return Err(Error::NotFound);
-    }
+    city::visible(caller, row.city_id)?;
     Ok(row)
 }
 
@@ -258,7 +248,7 @@ pub async fn current(
     city_id: Option<Uuid>,
 ) -> Result<CurrentOut> {
     let city = caller.city_or(city_id)?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     let association = org_at(conn, city, OrgKind::Association).await?;
     let entry = on_duty(conn, city).await?;
     let president = match &entry {

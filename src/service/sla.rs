@@ -12,8 +12,8 @@ use crate::domain::caller::Caller;
 use crate::domain::need::{Level, Loop, State, Urgency};
 use crate::domain::roles::Role;
 use crate::error::{Error, FieldError, Result};
+use crate::service::city;
 use crate::service::needs::{policies, reachable, SlaEntry};
-use crate::service::roster::city_exists;
 
 /// `GET|PUT /sla-policies` shape.
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,7 +60,7 @@ pub async fn get(
 ) -> Result<SlaOut> {
     caller.require(&[Role::Admin, Role::Auditor])?;
     let city = caller.city_or(city_id)?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     Ok(SlaOut {
         city_id: city,
         policies: policies(conn, city).await?,
@@ -145,7 +145,7 @@ pub async fn put(
     caller.require(&[Role::Admin])?;
     let input = input()?;
     let city = caller.city_or(input.city_id.or(city_id))?;
-    city_exists(conn, city).await?;
+    city::exists(conn, city).await?;
     let mut errors = Vec::new();
     let mut rows: Vec<Entry> = Vec::new();
     for (i, e) in input.policies.iter().enumerate() {
