@@ -2,6 +2,7 @@
 //! the console, the background jobs and the seeders all call these, so every rule exists once.
 
 pub mod audit;
+pub mod city;
 pub mod events;
 pub mod fields;
 pub mod groups;
@@ -12,5 +13,10 @@ pub mod ledger;
 pub mod needs;
 pub mod page;
 pub mod persons;
+pub mod reports;
+pub mod resources;
+pub mod roster;
+pub mod sla;
 pub mod sweep;
 pub mod visits;
+pub mod volunteers;

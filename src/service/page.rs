@@ -113,3 +113,28 @@ impl SeqPage {
         (rows, next)
     }
 }
+
+/// A page of a list ordered by id, as the use cases read it: a list is trimmed before its rows
+/// are dressed, so no query is spent on the extra row that is not shown.
+pub trait Keyset {
+    /// How many rows to answer.
+    fn limit(&self) -> i64;
+    /// Rows strictly after this id.
+    fn after(&self) -> Option<Uuid>;
+    /// Trims the one extra row fetched and returns the next page's cursor, if there is one.
+    fn finish<T>(&self, rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>);
+}
+
+impl Keyset for Page {
+    fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    fn after(&self) -> Option<Uuid> {
+        self.after
+    }
+
+    fn finish<T>(&self, rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+        Page::finish(self, rows, id)
+    }
+}

@@ -44,6 +44,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 use uuid::Uuid;
 
+use crate::db::models::ledger::LedgerEntry;
 use crate::db::models::needs::EventRow;
 use crate::domain::chain::event_hash;
 use crate::domain::need::{
@@ -52,7 +53,7 @@ use crate::domain::need::{
 use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::domain::sla::default_hours;
-use crate::service::ledger::{entry_hash, LedgerRow};
+use crate::service::ledger::entry_hash;
 
 /// What to build.
 #[derive(Debug, Clone, Copy)]
@@ -642,7 +643,7 @@ fn ledger_row(
     at: DateTime<Utc>,
 ) -> Uuid {
     c.seq += 1;
-    let mut row = LedgerRow {
+    let mut row = LedgerEntry {
         id: Uuid::now_v7(),
         campaign_id: c.id,
         seq: c.seq,

@@ -5,10 +5,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::models::ledger::LedgerEntry;
 use crate::db::models::needs::EventRow;
 use crate::db::schema::{ledger_entries, need_events, needs};
 use crate::domain::chain::event_hash;
-use crate::service::ledger::{entry_hash, LedgerRow};
+use crate::service::ledger::entry_hash;
 
 /// What a walk found.
 #[derive(Debug, Default)]
@@ -112,7 +113,7 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
     let mut prev: Option<Vec<u8>> = None;
     let mut expect_seq = 1;
     loop {
-        let batch: Vec<LedgerRow> = ledger_entries::table
+        let batch: Vec<LedgerEntry> = ledger_entries::table
             .filter(
                 ledger_entries::campaign_id
                     .gt(after.0)
@@ -122,7 +123,7 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
             )
             .order((ledger_entries::campaign_id, ledger_entries::seq))
             .limit(20_000)
-            .select(LedgerRow::as_select())
+            .select(LedgerEntry::as_select())
             .load(conn)
             .await?;
         if batch.is_empty() {

@@ -1,9 +1,16 @@
 //! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
 pub mod audit;
+pub mod campaigns;
 pub mod duty;
 pub mod helpers;
+pub mod ledger;
 pub mod needs;
 pub mod persons;
 pub mod places;
+pub mod reports;
+pub mod roster;
+pub mod sla;
+pub mod unit;
+pub mod volunteers;
 pub mod words;

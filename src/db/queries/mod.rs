@@ -2,13 +2,20 @@
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
 pub mod audit;
+pub mod campaigns;
 pub mod deadlines;
 pub mod duty;
 pub mod helpers;
 pub mod idempotency;
+pub mod ledger;
 pub mod login_limits;
 pub mod needs;
 pub mod org;
 pub mod persons;
 pub mod places;
+pub mod reports;
+pub mod roster;
 pub mod scope;
+pub mod sla;
+pub mod unit;
+pub mod volunteers;

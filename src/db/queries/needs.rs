@@ -385,3 +385,13 @@ pub async fn person_in_scope(
         .await
         .optional()
 }
+
+/// One need by id, locked for the caller's transaction (its scope checked before).
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<NeedRow> {
+    needs::table
+        .find(id)
+        .select(NeedRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
