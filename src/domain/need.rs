@@ -177,6 +177,20 @@ pub struct Relation {
     pub auditor: bool,
 }
 
+impl Relation {
+    /// Every relation but the auditor's: whoever a step needs (the synthetic loader's histories,
+    /// the state machine's own tests).
+    pub const EVERY_ROLE: Relation = Relation {
+        handler_staff: true,
+        village_staff: true,
+        town_staff: true,
+        handling_officer: true,
+        assigned_site_staff: true,
+        admin: true,
+        auditor: false,
+    };
+}
+
 /// Which organisation handles the need after a transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
@@ -418,15 +432,7 @@ pub fn decide(need: NeedView, action: Action, who: Relation) -> Result<Transitio
 mod tests {
     use super::*;
 
-    const EVERYONE: Relation = Relation {
-        handler_staff: true,
-        village_staff: true,
-        town_staff: true,
-        handling_officer: true,
-        assigned_site_staff: true,
-        admin: true,
-        auditor: false,
-    };
+    const EVERYONE: Relation = Relation::EVERY_ROLE;
 
     fn actions() -> Vec<Action> {
         vec![

@@ -1298,17 +1298,6 @@ fn generate(
     Ok(())
 }
 
-/// The synthetic history acts as whoever the step needs: every relation but the auditor's.
-const EVERYONE: Relation = Relation {
-    handler_staff: true,
-    village_staff: true,
-    town_staff: true,
-    handling_officer: true,
-    assigned_site_staff: true,
-    admin: true,
-    auditor: false,
-};
-
 struct Out<'a> {
     needs: &'a mut Copy,
     access: &'a mut Copy,
@@ -1406,7 +1395,7 @@ fn need(
     };
     let mut handler = vdpf;
     for (action, actor) in steps {
-        let Ok(t) = decide(view, action, EVERYONE) else {
+        let Ok(t) = decide(view, action, Relation::EVERY_ROLE) else {
             // a path the state machine refuses is a bug of this generator: stop the need there
             break;
         };
