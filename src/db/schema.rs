@@ -356,6 +356,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    need_notices (need_id, version, kind) {
+        need_id -> Uuid,
+        version -> Int4,
+        kind -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        city_id -> Uuid,
+        need_id -> Nullable<Uuid>,
+        kind -> Text,
+        title -> Text,
+        at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    visit_reminders (organization_id, on_day) {
+        organization_id -> Uuid,
+        on_day -> Date,
+        persons -> Int4,
+    }
+}
+
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notifications -> needs (need_id));
+diesel::joinable!(need_notices -> needs (need_id));
+diesel::joinable!(visit_reminders -> organizations (organization_id));
 diesel::joinable!(contact_group_members -> helpers (helper_id));
 diesel::joinable!(contact_group_members -> persons (person_id));
 diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
@@ -378,7 +412,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     need_access,
     need_events,
+    need_notices,
     needs,
+    notifications,
     login_failures,
     login_throttle,
     org_units,
@@ -389,6 +425,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sla_event_daily,
     sla_policies,
     users,
+    visit_reminders,
     visits,
     volunteer_teams,
 );

@@ -91,6 +91,25 @@ words!(
     Urgency { Normal = "normal", Urgent = "urgent" }
 );
 
+impl Category {
+    /// The category in Chinese, as people say it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Category::Rehabilitation => "康复",
+            Category::AssistiveDevice => "辅具",
+            Category::Education => "教育",
+            Category::Employment => "就业",
+            Category::Allowance => "补贴",
+            Category::Medical => "医疗",
+            Category::Housing => "住房",
+            Category::DailyCare => "生活照料",
+            Category::Culture => "文化",
+            Category::LegalAid => "法律援助",
+            Category::Other => "其他",
+        }
+    }
+}
+
 impl State {
     /// Closed and withdrawn needs are finished.
     pub fn is_final(self) -> bool {

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, import, needs, org_units, organizations, persons, reports,
-    resources, roster, sla, users, volunteers,
+    self, audit, auth, health, helpers, import, needs, notifications, org_units, organizations,
+    persons, reports, resources, roster, sla, users, volunteers,
 };
 use super::error::{FieldError, Problem};
 
@@ -160,6 +160,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         helpers::list, helpers::create, helpers::get, helpers::patch,
         import::import_persons, import::persons_template, import::import_helpers, import::helpers_template,
         needs::list, needs::create, needs::get, needs::events, needs::act,
+        notifications::list, notifications::read, notifications::read_all,
         resources::allocate, resources::need_allocations, resources::list_campaigns, resources::create_campaign,
         resources::get_campaign, resources::ledger, resources::list_donations, resources::create_donation, resources::reverse,
         volunteers::list_teams, volunteers::create_team, volunteers::get_team, volunteers::list_records, volunteers::create_record,

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, import, needs, org_units, organizations, persons, reports,
-    resources, roster, sla, users, volunteers,
+    audit, auth, health, helpers, import, needs, notifications, org_units, organizations, persons,
+    reports, resources, roster, sla, users, volunteers,
 };
 
 macro_rules! routes {
@@ -49,6 +49,9 @@ routes! {
     post "/api/v1/auth/logout" => auth::logout,
     get "/api/v1/me" => auth::me,
     post "/api/v1/me/password" => auth::change_password,
+    get "/api/v1/me/notifications" => notifications::list,
+    post "/api/v1/me/notifications/read-all" => notifications::read_all,
+    post "/api/v1/me/notifications/{id}/read" => notifications::read,
 
     get "/api/v1/users" => users::list,
     post "/api/v1/users" => users::create,

@@ -12,6 +12,7 @@ use crate::db::queries::needs as queries;
 use crate::domain::caller::Actor;
 use crate::domain::need::State;
 use crate::error::Result;
+use crate::service::notifications;
 
 /// Appends `action` to the need's history (the caller holds the need's row lock).
 pub async fn record(
@@ -23,5 +24,7 @@ pub async fn record(
     at: DateTime<Utc>,
     payload: Value,
 ) -> Result<EventRow> {
-    Ok(queries::append_event(conn, need, action, from, actor, at, payload).await?)
+    let event = queries::append_event(conn, need, action, from, actor, at, payload).await?;
+    notifications::for_event(conn, need, action, actor, at).await?;
+    Ok(event)
 }

@@ -11,6 +11,7 @@ pub mod helpers;
 pub mod import;
 pub mod ledger;
 pub mod needs;
+pub mod notifications;
 pub mod page;
 pub mod persons;
 pub mod reports;

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::service::events;
 use crate::service::handover::handover;
 use crate::service::needs::{apply, Extras, Step};
+use crate::service::notifications;
 
 /// What one sweep did.
 #[derive(Debug, Default, Serialize, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,10 @@ pub struct SweepReport {
     pub breached: usize,
     /// City needs passed to the president on duty.
     pub handovers: usize,
+    /// Handlers told that a need became at risk.
+    pub at_risk_notices: usize,
+    /// Village station users told of visits falling due.
+    pub visit_reminders: usize,
 }
 
 /// One SLA pass. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so concurrent sweepers never
@@ -68,6 +73,7 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
                         let (from, now) = (Some(n.state), Utc::now());
                         events::record(conn, &n, "sla_breached", from, &system, now, payload)
                             .await?;
+                        notifications::overdue(conn, &n).await?;
                         done.breached += 1;
                     }
                 }
@@ -88,5 +94,8 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
             .await?;
         report.handovers += n;
     }
+    let now = Utc::now();
+    report.at_risk_notices = notifications::at_risk(conn, now).await?;
+    report.visit_reminders = notifications::visit_reminders(conn, now).await?;
     Ok(report)
 }

@@ -1,11 +1,13 @@
 //! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
+
 pub mod audit;
 pub mod campaigns;
 pub mod duty;
 pub mod helpers;
 pub mod ledger;
 pub mod needs;
+pub mod notifications;
 pub mod persons;
 pub mod places;
 pub mod reports;

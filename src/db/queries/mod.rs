@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod login_limits;
 pub mod needs;
+pub mod notifications;
 pub mod org;
 pub mod persons;
 pub mod places;

@@ -6,6 +6,7 @@ pub mod health;
 pub mod helpers;
 pub mod import;
 pub mod needs;
+pub mod notifications;
 pub mod org_units;
 pub mod organizations;
 pub mod persons;
