@@ -4,11 +4,16 @@
 pub mod audit;
 pub mod deadlines;
 pub mod duty;
+pub mod health;
 pub mod helpers;
 pub mod idempotency;
 pub mod login_limits;
 pub mod needs;
 pub mod org;
+pub mod org_units;
+pub mod organizations;
 pub mod persons;
 pub mod places;
 pub mod scope;
+pub mod tokens;
+pub mod users;
