@@ -3,12 +3,16 @@
 
 pub mod audit;
 pub mod fields;
+pub mod filters;
 pub mod groups;
 pub mod handover;
+pub mod health;
 pub mod helpers;
 pub mod import;
 pub mod ledger;
 pub mod needs;
+pub mod org_units;
+pub mod organizations;
 pub mod page;
 pub mod persons;
 pub mod sweep;

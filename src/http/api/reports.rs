@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::org_units::{load_in_scope, UnitOut};
 use super::report_table::{Column, Format, Table};
 use crate::auth::Caller;
 use crate::db::schema::city_settings;
@@ -20,6 +19,7 @@ use crate::domain::need::{Category, Level, Loop, State};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::Query;
 use crate::http::AppState;
+use crate::service::org_units::{load_in_scope, UnitOut};
 
 /// Which unit a report is about, the period, and the format.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::organizations::{load_org_in_scope, OrgRow};
 use super::{ok, Paged};
 use crate::auth::{password, Caller};
 use crate::db::schema::users;
@@ -16,6 +15,7 @@ use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Json, Page, Query};
 use crate::http::AppState;
+use crate::service::organizations::{load_in_scope as load_org_in_scope, OrgRow};
 
 /// A user row (the hash never leaves this module's callers).
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::org_units::load_in_scope;
 use super::{created, ok, Paged};
 use crate::auth::{Caller, Scope};
 use crate::db::schema::{helpers, service_records, volunteer_teams};
@@ -16,6 +15,7 @@ use crate::domain::roles::Role;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{path_id, Body, Page, Query};
 use crate::http::AppState;
+use crate::service::org_units::load_in_scope;
 
 /// Roles that organise volunteers and record their hours.
 const ORGANISERS: &[Role] = &[
