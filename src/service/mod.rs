@@ -2,6 +2,7 @@
 //! the console, the background jobs and the seeders all call these, so every rule exists once.
 
 pub mod audit;
+pub mod auth;
 pub mod fields;
 pub mod filters;
 pub mod groups;
@@ -16,4 +17,5 @@ pub mod organizations;
 pub mod page;
 pub mod persons;
 pub mod sweep;
+pub mod users;
 pub mod visits;
