@@ -273,9 +273,8 @@ pub async fn visit_reminders(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -
                 d
             }
         };
-        if !done.contains_key(&day) {
-            let had = q::reminded_on(conn, day).await?;
-            done.insert(day, had.into_iter().collect());
+        if let std::collections::hash_map::Entry::Vacant(e) = done.entry(day) {
+            e.insert(q::reminded_on(conn, day).await?.into_iter().collect());
         }
         if done.get(&day).is_some_and(|s| s.contains(&station)) {
             continue;

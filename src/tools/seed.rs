@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::config::Config;
+use crate::db::models::org::UnitRow;
 use crate::db::models::places::Village;
 use crate::db::schema::{contact_group_members, helpers, org_units, organizations, persons, users};
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::domain::roles::{DepartmentType, OrgKind, Role, UnitKind};
-use crate::http::api::org_units::{insert_unit, UnitOut};
+use crate::service::org_units::{insert_unit, UnitOut};
 use crate::service::persons::NewPerson;
 
 /// The demo city's statistical code.
@@ -594,11 +595,11 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
     let assoc_staff = load(conn, "assoc_staff").await.ok();
     let mut filed = 0usize;
     // the four streets: every village station and town centre has an account, every town a 民政办 officer
-    let towns: Vec<UnitOut> = org_units::table
+    let towns: Vec<UnitRow> = org_units::table
         .filter(org_units::parent_id.eq(city.id))
         .order(org_units::code)
         .limit(4)
-        .select(UnitOut::as_select())
+        .select(UnitRow::as_select())
         .load(conn)
         .await?;
     for town in towns {
@@ -633,10 +634,10 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
         }
         let town_staff = load(conn, &town_user).await?;
         let officer = load(conn, &officer_user).await?;
-        let villages: Vec<UnitOut> = org_units::table
+        let villages: Vec<UnitRow> = org_units::table
             .filter(org_units::parent_id.eq(town.id))
             .order(org_units::code)
-            .select(UnitOut::as_select())
+            .select(UnitRow::as_select())
             .load(conn)
             .await?;
         for (vi, village) in villages.iter().enumerate() {
@@ -1027,11 +1028,11 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
         rows += n;
     }
     // the 管得宽 team of the first street's first village, and some hours on its needs
-    let first_village: UnitOut = org_units::table
+    let first_village: UnitRow = org_units::table
         .filter(org_units::city_id.eq(city.id))
         .filter(org_units::kind.eq("village"))
         .order(org_units::code)
-        .select(UnitOut::as_select())
+        .select(UnitRow::as_select())
         .first(conn)
         .await?;
     let team = Uuid::now_v7();

@@ -599,6 +599,20 @@ impl Ctx {
                     + chrono::Duration::days(10 * n);
                 id_of(app.post("/duty-roster", root, json!({"user_id": self.president(rel), "starts_on": start, "ends_on": start + chrono::Duration::days(2), "city_id": self.city(rel)})).await.expect(201))
             }
+            "notification" => {
+                use diesel_async::RunQueryDsl;
+                let id = uuid::Uuid::now_v7();
+                let mut db = app.db().await;
+                diesel::sql_query(format!(
+                    "INSERT INTO notifications (id, user_id, city_id, kind, title) VALUES ('{id}', '{}', '{}', 'file', '新诉求待登记')",
+                    self.w.users["village_v2"],
+                    self.city(rel)
+                ))
+                .execute(&mut db)
+                .await
+                .expect("notification");
+                id.to_string()
+            }
             other => panic!("unknown target kind {other}"),
         }
     }

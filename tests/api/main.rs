@@ -11,6 +11,7 @@ mod helpers;
 mod import;
 mod needs;
 mod needs_props;
+mod notifications;
 mod openapi;
 mod org;
 mod persons;

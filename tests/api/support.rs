@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use uuid::Uuid;
 use zhucan::domain::roles::{OrgKind, Role, UnitKind};
-use zhucan::http::api::org_units::{insert_unit, UnitOut};
+use zhucan::service::org_units::{insert_unit, UnitOut};
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "fixture-password";

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::AppResult;
 use crate::http::AppState;
 
 /// `GET /healthz`: the process is up.
@@ -17,18 +17,21 @@ pub async fn healthz() -> HttpResponse {
     (status = 200, description = "ready"),
     (status = 503, description = "the database is unavailable", body = crate::http::error::Problem)))]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    use diesel_async::RunQueryDsl;
     let mut conn = state.conn().await?;
-    diesel::sql_query("SELECT 1")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    crate::service::health::ready(&mut conn).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
 /// `GET /metrics`: Prometheus text.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(prometheus_text(&state))
+}
+
+/// The counters and the pool's gauges in the Prometheus text format.
+fn prometheus_text(state: &AppState) -> String {
     let m = &state.metrics;
     let pool = state.pool.status();
     let mut out = String::new();
@@ -58,9 +61,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         pool.max_size
     ));
     out.push_str(&format!("zhucan_db_pool_waiting {}\n", pool.waiting));
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+    out
 }
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3 document.

@@ -1,0 +1,96 @@
+//! The org tree as the database holds it: units (city → town → village) and the
+//! organisations acting in them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{org_units, organizations};
+
+/// An org unit row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = org_units)]
+pub struct UnitRow {
+    /// Id.
+    pub id: Uuid,
+    /// `city`, `town` or `village`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// 12-digit statistical division code.
+    pub code: String,
+    /// The parent unit (null for a city).
+    pub parent_id: Option<Uuid>,
+    /// The city.
+    pub city_id: Uuid,
+    /// The town (itself for a town, its parent for a village, null for a city).
+    pub town_id: Option<Uuid>,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new org unit.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = org_units)]
+pub struct NewUnit<'a> {
+    /// Id (UUIDv7).
+    pub id: Uuid,
+    /// Kind word.
+    pub kind: &'static str,
+    /// Name.
+    pub name: &'a str,
+    /// 12-digit code.
+    pub code: &'a str,
+    /// The parent (none for a city).
+    pub parent_id: Option<Uuid>,
+    /// The city (itself for a city).
+    pub city_id: Uuid,
+    /// The town (itself for a town, the parent for a village).
+    pub town_id: Option<Uuid>,
+}
+
+/// An organisation row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+pub struct OrganizationRow {
+    /// Id.
+    pub id: Uuid,
+    /// Kind word.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// The unit it acts in.
+    pub org_unit_id: Uuid,
+    /// The city.
+    pub city_id: Uuid,
+    /// For departments: the remit.
+    pub department_type: Option<String>,
+    /// For extension sites: what it is.
+    pub site_type: Option<String>,
+    /// For branches: the association.
+    pub parent_organization_id: Option<Uuid>,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new organisation.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization<'a> {
+    /// Id (UUIDv7).
+    pub id: Uuid,
+    /// Kind word.
+    pub kind: &'static str,
+    /// Name.
+    pub name: &'a str,
+    /// The unit it acts in.
+    pub org_unit_id: Uuid,
+    /// The unit's city.
+    pub city_id: Uuid,
+    /// Department remit word.
+    pub department_type: Option<&'static str>,
+    /// Extension-site word.
+    pub site_type: Option<&'a str>,
+    /// A branch's association.
+    pub parent_organization_id: Option<Uuid>,
+}
