@@ -356,6 +356,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        url -> Text,
+        events -> Array<Text>,
+        secret -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        need_id -> Uuid,
+        seq -> Int4,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        outbox_id -> Int8,
+        event_id -> Uuid,
+        attempt -> Int4,
+        at -> Timestamptz,
+        status -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(contact_group_members -> helpers (helper_id));
 diesel::joinable!(contact_group_members -> persons (person_id));
 diesel::joinable!(helpers -> volunteer_teams (volunteer_team_id));
@@ -365,6 +407,9 @@ diesel::joinable!(visits -> persons (person_id));
 diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(need_events -> needs (need_id));
 diesel::joinable!(need_access -> needs (need_id));
+diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -391,4 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     visits,
     volunteer_teams,
+    webhook_deliveries,
+    webhook_outbox,
+    webhooks,
 );

@@ -7,3 +7,4 @@ pub mod needs;
 pub mod persons;
 pub mod places;
 pub mod words;
+pub mod webhooks;

@@ -12,3 +12,4 @@ pub mod org;
 pub mod persons;
 pub mod places;
 pub mod scope;
+pub mod webhooks;
