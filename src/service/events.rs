@@ -13,7 +13,8 @@ use crate::domain::caller::Actor;
 use crate::domain::need::State;
 use crate::error::Result;
 
-/// Appends `action` to the need's history (the caller holds the need's row lock).
+/// Appends `action` to the need's history (the caller holds the need's row lock) and writes it
+/// to the webhook outbox; `need` is the need after the event.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     need: &NeedRow,
@@ -23,5 +24,7 @@ pub async fn record(
     at: DateTime<Utc>,
     payload: Value,
 ) -> Result<EventRow> {
-    Ok(queries::append_event(conn, need, action, from, actor, at, payload).await?)
+    let event = queries::append_event(conn, need, action, from, actor, at, payload).await?;
+    super::webhooks::enqueue(conn, need, &event).await?;
+    Ok(event)
 }

@@ -14,3 +14,4 @@ pub mod page;
 pub mod persons;
 pub mod sweep;
 pub mod visits;
+pub mod webhooks;
