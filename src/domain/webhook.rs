@@ -28,11 +28,7 @@ pub fn is_event_word(word: &str) -> bool {
 
 /// The words a webhook may subscribe to, for messages.
 pub fn event_words() -> String {
-    format!(
-        "{}, {}, or *",
-        ActionKind::words(),
-        OTHER_EVENTS.join(", ")
-    )
+    format!("{}, {}, or *", ActionKind::words(), OTHER_EVENTS.join(", "))
 }
 
 /// Attempts before a delivery is dead.
@@ -175,7 +171,9 @@ mod tests {
         assert_eq!(retry_after(1, base), Some(Duration::from_secs(1)));
         assert_eq!(retry_after(9, base), Some(Duration::from_secs(3600)));
         assert_eq!(retry_after(10, base), None);
-        let waits: Vec<_> = (1..MAX_ATTEMPTS).filter_map(|a| retry_after(a, base)).collect();
+        let waits: Vec<_> = (1..MAX_ATTEMPTS)
+            .filter_map(|a| retry_after(a, base))
+            .collect();
         assert_eq!(waits.len(), 9);
         assert!(waits.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(
@@ -252,7 +250,14 @@ mod tests {
 
     #[test]
     fn event_words_are_actions_history_events_or_star() {
-        for w in ["*", "file", "register", "resolve", "handover", "auto_escalate"] {
+        for w in [
+            "*",
+            "file",
+            "register",
+            "resolve",
+            "handover",
+            "auto_escalate",
+        ] {
             assert!(is_event_word(w), "{w}");
         }
         for w in ["", "FILE", "delete", "**"] {

@@ -157,7 +157,9 @@ fn require_city_admin(caller: &Caller) -> Result<()> {
     if city_admin {
         Ok(())
     } else {
-        Err(Error::Forbidden("only the city's admin manages its webhooks"))
+        Err(Error::Forbidden(
+            "only the city's admin manages its webhooks",
+        ))
     }
 }
 

@@ -18,3 +18,4 @@ mod reports;
 mod resources;
 mod schema;
 mod synthetic;
+mod webhooks;

@@ -6,5 +6,5 @@ pub mod helpers;
 pub mod needs;
 pub mod persons;
 pub mod places;
-pub mod words;
 pub mod webhooks;
+pub mod words;

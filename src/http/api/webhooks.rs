@@ -23,7 +23,10 @@ pub async fn create(
     let mut conn = state.conn().await?;
     let allow_private = state.webhook_allow_private;
     Ok(created(
-        &svc::create(&mut conn, &caller, allow_private, || body.json::<WebhookIn>()).await?,
+        &svc::create(&mut conn, &caller, allow_private, || {
+            body.json::<WebhookIn>()
+        })
+        .await?,
     ))
 }
 
@@ -78,5 +81,7 @@ pub async fn deliveries(
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
     let (limit, cursor) = (q.0.limit, q.0.cursor.as_deref());
-    Ok(ok(&svc::deliveries(&mut conn, &caller, id, limit, cursor).await?))
+    Ok(ok(
+        &svc::deliveries(&mut conn, &caller, id, limit, cursor).await?
+    ))
 }
