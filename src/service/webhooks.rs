@@ -168,9 +168,7 @@ async fn city(conn: &mut AsyncPgConnection, caller: &Caller, given: Option<Uuid>
     let city = caller.city_or(given)?;
     match places::unit_in_scope(conn, caller.scope, city).await {
         Ok(unit) if unit.kind == UnitKind::City.as_str() => Ok(city),
-        Ok(_) | Err(diesel::result::Error::NotFound) => {
-            Err(Error::field("city_id", "no such city"))
-        }
+        Ok(_) => Err(Error::NotFound),
         Err(e) => Err(e.into()),
     }
 }

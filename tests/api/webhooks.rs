@@ -337,6 +337,11 @@ async fn each_event_is_delivered_once_signed_and_in_seq_order() {
             && got.iter().filter(|g| g.path == "/registered").count() >= 2
     })
     .await;
+    let hook = s(&all, "id");
+    until(10, "every attempt on record", || async {
+        deliveries(&w, &hook).await.len() >= total
+    })
+    .await;
     // a little longer: nothing more arrives
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = rx.got();
@@ -382,7 +387,6 @@ async fn each_event_is_delivered_once_signed_and_in_seq_order() {
     assert!(registered.iter().all(|b| b["type"] == "register"));
 
     // the attempts are on record; the secret is not shown again
-    let hook = s(&all, "id");
     let d = deliveries(&w, &hook).await;
     assert_eq!(d.len(), total);
     assert!(d
@@ -524,7 +528,17 @@ async fn a_receiver_killed_and_restarted_loses_nothing_and_gets_each_need_in_ord
     // events while nobody listens
     let second = walked_need(&w, 2).await;
     w.step("town_t1", &first, "accept", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until(
+        20,
+        "a failed attempt while the receiver is down",
+        || async {
+            deliveries(&w, &hook)
+                .await
+                .iter()
+                .any(|x| x["status"].is_null())
+        },
+    )
+    .await;
     let rx2 = rx.restart().await;
     let third = walked_need(&w, 3).await;
 
