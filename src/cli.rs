@@ -315,6 +315,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = crate::server::state(&config, pool);
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
     let sweeper = crate::jobs::sweeper::spawn_sweeper(state.pool.clone(), config.sweep_interval);
+    let outbox = crate::jobs::outbox::spawn(state.pool.clone(), config.webhooks.clone())?;
     let running = crate::server::start(state, listener, None)?;
     println!(
         "zhucan listening on http://{} (API under /api/v1, docs at /docs)",
@@ -327,6 +328,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let result = running.server.await;
     if let Some(s) = sweeper {
         s.abort();
+    }
+    // after the HTTP server: the deliveries in flight finish (each within its timeout)
+    if let Some(o) = outbox {
+        o.stop().await;
     }
     if let Some(pg) = embedded {
         pg.stop().await?;

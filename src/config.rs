@@ -44,6 +44,66 @@ pub struct Config {
     /// `TRUSTED_PROXIES`: the deployment's own reverse proxies (CIDRs, default none), whose
     /// `X-Forwarded-For` names the client address the sign-in limits count.
     pub trusted_proxies: Vec<IpNet>,
+    /// The webhook delivery worker (`WEBHOOK_*`).
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are checked and delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_ALLOW_PRIVATE=1`: let webhooks target loopback, private, link-local and
+    /// multicast addresses (a closed network, or tests); refused by default.
+    pub allow_private: bool,
+    /// `WEBHOOK_RETRY_BASE_MS` (default 1000): the wait before the first retry; the schedule
+    /// scales with it, up to 3600 times it before the tenth and last attempt.
+    pub retry_base: Duration,
+    /// `WEBHOOK_TIMEOUT_MS` (default 10000): the longest one delivery may take, connecting
+    /// included (connecting alone: at most 5 s).
+    pub timeout: Duration,
+    /// `WEBHOOK_POLL_MS` (default 1000; 0 turns the worker off): how often an idle worker
+    /// looks for due deliveries.
+    pub poll: Duration,
+    /// `WEBHOOK_CONCURRENCY` (default 16): deliveries in flight at once in one process.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_private: false,
+            retry_base: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+            concurrency: 16,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Reads the `WEBHOOK_*` variables.
+    fn from_env() -> anyhow::Result<WebhookSettings> {
+        let allow_private = match env("WEBHOOK_ALLOW_PRIVATE").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(v) => bail!("WEBHOOK_ALLOW_PRIVATE must be 1 or 0, got {v:?}"),
+        };
+        let concurrency: usize = env_num("WEBHOOK_CONCURRENCY", 16)?;
+        if concurrency == 0 {
+            bail!("WEBHOOK_CONCURRENCY must be at least 1");
+        }
+        let retry_base_ms: u64 = env_num("WEBHOOK_RETRY_BASE_MS", 1000)?;
+        let timeout_ms: u64 = env_num("WEBHOOK_TIMEOUT_MS", 10_000)?;
+        if retry_base_ms == 0 || timeout_ms == 0 {
+            bail!("WEBHOOK_RETRY_BASE_MS and WEBHOOK_TIMEOUT_MS must be at least 1");
+        }
+        Ok(WebhookSettings {
+            allow_private,
+            retry_base: Duration::from_millis(retry_base_ms),
+            timeout: Duration::from_millis(timeout_ms),
+            poll: Duration::from_millis(env_num("WEBHOOK_POLL_MS", 1000)?),
+            concurrency,
+        })
+    }
 }
 
 /// Key material used when none is configured outside production: fine for a demo, never for real data.
@@ -143,6 +203,7 @@ impl Config {
             refresh_ttl: Duration::from_secs(env_num("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
             sweep_interval: Duration::from_secs(env_num("SWEEP_INTERVAL_SECS", 60)?),
             trusted_proxies: parse_trusted_proxies(&env("TRUSTED_PROXIES").unwrap_or_default())?,
+            webhooks: WebhookSettings::from_env()?,
         })
     }
 
@@ -165,6 +226,7 @@ impl Config {
             refresh_ttl: Duration::from_secs(3600),
             sweep_interval: Duration::from_secs(0),
             trusted_proxies: Vec::new(),
+            webhooks: WebhookSettings::default(),
         }
     }
 

@@ -22,6 +22,7 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
         metrics: Arc::new(Metrics::default()),
         trusted_proxies: config.trusted_proxies.clone(),
+        webhook_allow_private: config.webhooks.allow_private,
     })
 }
 

@@ -379,10 +379,52 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        url -> Text,
+        events -> Array<Text>,
+        secret -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     visit_reminders (organization_id, on_day) {
         organization_id -> Uuid,
         on_day -> Date,
         persons -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        need_id -> Uuid,
+        seq -> Int4,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        outbox_id -> Int8,
+        event_id -> Uuid,
+        attempt -> Int4,
+        at -> Timestamptz,
+        status -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        outcome -> Text,
     }
 }
 
@@ -399,6 +441,9 @@ diesel::joinable!(visits -> persons (person_id));
 diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(need_events -> needs (need_id));
 diesel::joinable!(need_access -> needs (need_id));
+diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -428,4 +473,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_reminders,
     visits,
     volunteer_teams,
+    webhook_deliveries,
+    webhook_outbox,
+    webhooks,
 );

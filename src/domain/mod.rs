@@ -10,3 +10,4 @@ pub mod sign_in;
 pub mod sla;
 pub mod text;
 pub mod ts;
+pub mod webhook;

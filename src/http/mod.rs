@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may target private addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl AppState {

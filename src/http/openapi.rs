@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::api::{
     self, audit, auth, health, helpers, import, needs, notifications, org_units, organizations,
-    persons, reports, resources, roster, sla, users, volunteers,
+    persons, reports, resources, roster, sla, users, volunteers, webhooks,
 };
 use super::error::{FieldError, Problem};
 
@@ -167,9 +167,11 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         sla::get, sla::put,
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::deliveries,
     ),
     components(schemas(Problem, FieldError, api::Paged<crate::service::persons::PersonOut>,
-        svc_needs::RegisterIn, svc_needs::ReferIn, svc_needs::NoteIn, svc_needs::ReasonIn, svc_needs::AssignIn, svc_needs::ResolveIn, svc_needs::VerifyIn, svc_needs::CommentIn))
+        svc_needs::RegisterIn, svc_needs::ReferIn, svc_needs::NoteIn, svc_needs::ReasonIn, svc_needs::AssignIn, svc_needs::ResolveIn, svc_needs::VerifyIn, svc_needs::CommentIn,
+        crate::service::webhooks::WebhookEvent))
 )]
 pub struct ApiDoc;
 

@@ -4,7 +4,7 @@ use actix_web::web;
 
 use super::api::{
     audit, auth, health, helpers, import, needs, notifications, org_units, organizations, persons,
-    reports, resources, roster, sla, users, volunteers,
+    reports, resources, roster, sla, users, volunteers, webhooks,
 };
 
 macro_rules! routes {
@@ -123,4 +123,10 @@ routes! {
     get "/api/v1/reports/funds" => reports::funds,
     get "/api/v1/reports/volunteers" => reports::volunteers,
     get "/api/v1/audit-log" => audit::list,
+
+    get "/api/v1/webhooks" => webhooks::list,
+    post "/api/v1/webhooks" => webhooks::create,
+    get "/api/v1/webhooks/{id}" => webhooks::get,
+    delete "/api/v1/webhooks/{id}" => webhooks::delete,
+    get "/api/v1/webhooks/{id}/deliveries" => webhooks::deliveries,
 }

@@ -14,7 +14,8 @@ use crate::domain::need::State;
 use crate::error::Result;
 use crate::service::notifications;
 
-/// Appends `action` to the need's history (the caller holds the need's row lock).
+/// Appends `action` to the need's history (the caller holds the need's row lock) and writes it
+/// to the webhook outbox; `need` is the need after the event.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     need: &NeedRow,
@@ -26,5 +27,6 @@ pub async fn record(
 ) -> Result<EventRow> {
     let event = queries::append_event(conn, need, action, from, actor, at, payload).await?;
     notifications::for_event(conn, need, action, actor, at).await?;
+    super::webhooks::enqueue(conn, need, &event).await?;
     Ok(event)
 }

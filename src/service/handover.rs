@@ -42,6 +42,7 @@ pub async fn handover(
         let from = n.assignee_user_id;
         queries::set_assignee(conn, n.id, duty, now).await?;
         n.assignee_user_id = duty;
+        n.updated_at = now;
         let payload = json!({"from_user_id": from, "to_user_id": duty});
         events::record(conn, &n, "handover", Some(n.state), actor, now, payload).await?;
     }

@@ -27,3 +27,4 @@ pub mod sweep;
 pub mod users;
 pub mod visits;
 pub mod volunteers;
+pub mod webhooks;

@@ -69,6 +69,8 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
                         done.auto_escalated += 1;
                     } else {
                         queries::mark_overdue(conn, n.id).await?;
+                        // the event (and its webhook body) carries the need after it
+                        n.overdue = true;
                         let payload = json!({"due_at": n.due_at});
                         let (from, now) = (Some(n.state), Utc::now());
                         events::record(conn, &n, "sla_breached", from, &system, now, payload)

@@ -137,6 +137,7 @@ impl Op {
             || p.starts_with("/api/v1/sla")
             || p.starts_with("/api/v1/duty")
             || p.starts_with("/api/v1/audit")
+            || p.starts_with("/api/v1/webhooks")
         {
             "city"
         } else {
@@ -195,7 +196,7 @@ fn recording() -> bool {
 fn city_level(target: &str) -> bool {
     matches!(
         target,
-        "campaign" | "donation" | "ledger_entry" | "roster_entry" | "city"
+        "campaign" | "donation" | "ledger_entry" | "roster_entry" | "city" | "webhook"
     )
 }
 
@@ -229,6 +230,7 @@ fn is_list(op: &Op) -> bool {
                 | "/api/v1/service-records"
                 | "/api/v1/duty-roster"
                 | "/api/v1/audit-log"
+                | "/api/v1/webhooks"
         )
 }
 
@@ -613,6 +615,11 @@ impl Ctx {
                 .expect("notification");
                 id.to_string()
             }
+            "webhook" => id_of(
+                app.post("/webhooks", root, json!({"url": "https://203.0.113.10/hook", "events": ["*"], "city_id": self.city(rel)}))
+                    .await
+                    .expect(201),
+            ),
             other => panic!("unknown target kind {other}"),
         }
     }
@@ -869,6 +876,19 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
         }
         ("GET", "/api/v1/audit-log") => {
             path.push_str("?limit=200");
+        }
+        ("GET", "/api/v1/webhooks") => {
+            path.push_str("?limit=200");
+            if subject == "root" {
+                path.push_str(&format!("&city_id={city}"));
+            }
+        }
+        ("POST", "/api/v1/webhooks") => {
+            let mut b = json!({"url": "https://203.0.113.10/hook", "events": ["file"]});
+            if subject == "root" || rel == 3 || rel == 4 {
+                b["city_id"] = json!(city);
+            }
+            body = Some(b);
         }
         ("POST", "/api/v1/ledger-entries/{id}/reversal") => {
             body = Some(json!({"reason": "录入错误"}));

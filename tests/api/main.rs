@@ -19,3 +19,4 @@ mod reports;
 mod resources;
 mod schema;
 mod synthetic;
+mod webhooks;

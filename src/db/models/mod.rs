@@ -18,4 +18,5 @@ pub mod tokens;
 pub mod unit;
 pub mod users;
 pub mod volunteers;
+pub mod webhooks;
 pub mod words;

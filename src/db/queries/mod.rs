@@ -25,3 +25,4 @@ pub mod tokens;
 pub mod unit;
 pub mod users;
 pub mod volunteers;
+pub mod webhooks;

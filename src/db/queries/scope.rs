@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{
     audit_log, helpers, need_access, needs, org_units, organizations, persons, users,
-    volunteer_teams,
+    volunteer_teams, webhooks,
 };
 use crate::domain::caller::{Caller, Scope};
 
@@ -168,5 +168,14 @@ pub fn audit_log(scope: Scope) -> audit_log::BoxedQuery<'static, Pg> {
                     .select(persons::id.nullable()),
             ),
         ),
+    }
+}
+
+/// Webhooks the caller sees: its city's (every city's for the deployment admin).
+pub fn webhooks(caller: &Caller) -> webhooks::BoxedQuery<'static, Pg> {
+    let q = webhooks::table.into_boxed();
+    match caller.scope {
+        Scope::All => q,
+        _ => q.filter(webhooks::city_id.eq(caller.city_id.unwrap_or(Uuid::nil()))),
     }
 }

@@ -17,6 +17,7 @@ pub mod roster;
 pub mod sla;
 pub mod users;
 pub mod volunteers;
+pub mod webhooks;
 
 /// RFC 3339 timestamps as the API writes them.
 pub use crate::domain::ts;
