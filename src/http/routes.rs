@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, import, needs, org_units, organizations, persons, reports,
+    audit, auth, health, helpers, import, inbox, needs, org_units, organizations, persons, reports,
     resources, roster, sla, users, volunteers,
 };
 
@@ -87,6 +87,7 @@ routes! {
     get "/api/v1/needs/{id}" => needs::get,
     get "/api/v1/needs/{id}/events" => needs::events,
     post "/api/v1/needs/{id}/actions/{action}" => needs::act,
+    get "/api/v1/inbox" => inbox::get,
 
     post "/api/v1/needs/{id}/allocations" => resources::allocate,
     get "/api/v1/needs/{id}/allocations" => resources::need_allocations,

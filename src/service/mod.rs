@@ -8,6 +8,7 @@ pub mod groups;
 pub mod handover;
 pub mod helpers;
 pub mod import;
+pub mod inbox;
 pub mod ledger;
 pub mod needs;
 pub mod page;

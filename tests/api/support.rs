@@ -610,7 +610,7 @@ impl World {
     pub async fn need(&self, who: &str, person_id: &str) -> Value {
         let r = self
             .app
-            .post("/needs", self.tok(who), json!({"person_id": person_id, "category": "assistive_device", "description": "需要一台轮椅"}))
+            .post("/needs", self.tok(who), json!({"person_id": person_id, "category": "assistive_device", "description": "需要一台轮椅", "confirm_duplicate": true}))
             .await;
         r.expect(201).clone()
     }

@@ -12,3 +12,12 @@ pub mod org;
 pub mod persons;
 pub mod places;
 pub mod scope;
+
+/// A LIKE pattern matching values that contain `text` literally (its `%`, `_` and `\\` escaped).
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
