@@ -324,8 +324,8 @@ async fn counts_and_buckets_sort_needs_by_deadline_and_pages_follow_it() {
         ids(&body)
     };
     assert_eq!(bucket("overdue").await, [n[0].clone(), n[4].clone()]);
-    assert_eq!(bucket("due_today").await, [n[1].clone()]);
-    assert_eq!(bucket("at_risk").await, [n[2].clone()]);
+    assert_eq!(bucket("due_today").await, vec![n[1].clone()]);
+    assert_eq!(bucket("at_risk").await, vec![n[2].clone()]);
     // keyset pages by (due_at, id)
     let mut seen = Vec::new();
     let mut query = "?limit=2".to_string();

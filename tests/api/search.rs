@@ -51,17 +51,17 @@ async fn needs_are_found_by_case_number_name_or_phone_within_scope() {
     let find = async |who: &str, text: &str| ids(&w, who, &format!("/needs?q={}", q(text))).await;
     assert_eq!(
         find("village_v1", &s(&nz, "case_number")).await,
-        [nz_id.clone()]
+        vec![nz_id.clone()]
     );
-    assert_eq!(find("village_v1", "三丰").await, [nz_id.clone()]);
-    assert_eq!(find("town_t1", "李").await, [nl_id.clone()]);
+    assert_eq!(find("village_v1", "三丰").await, vec![nz_id.clone()]);
+    assert_eq!(find("town_t1", "李").await, vec![nl_id.clone()]);
     // the exact phone however it is written, the guardian's too; a part of one finds nothing
-    assert_eq!(find("village_v1", "13800001111").await, [nz_id.clone()]);
+    assert_eq!(find("village_v1", "13800001111").await, vec![nz_id.clone()]);
     assert_eq!(
         find("village_v1", "+86 138-0000-1111").await,
-        [nz_id.clone()]
+        vec![nz_id.clone()]
     );
-    assert_eq!(find("village_v1", "13700002222").await, [nz_id.clone()]);
+    assert_eq!(find("village_v1", "13700002222").await, vec![nz_id.clone()]);
     assert!(find("village_v1", "1380000").await.is_empty());
     // with the other filters
     let both = ids(
@@ -70,7 +70,7 @@ async fn needs_are_found_by_case_number_name_or_phone_within_scope() {
         &format!("/needs?q=13900003333&person_id={li}"),
     )
     .await;
-    assert_eq!(both, [nl_id.clone()]);
+    assert_eq!(both, vec![nl_id.clone()]);
     // out of scope: another village, another city, a department it was never referred to
     for who in ["village_v2", "admin_b", "officer_t1"] {
         assert!(find(who, &s(&nz, "case_number")).await.is_empty(), "{who}");
@@ -96,9 +96,9 @@ async fn persons_are_found_by_name_or_phone_and_edits_move_the_phone_hash() {
     let wang = person(&w, 11, "王五", "13811112222", Some("13722223333")).await;
     let _zhao = person(&w, 12, "赵六", "13844445555", None).await;
     let find = async |who: &str, text: &str| ids(&w, who, &format!("/persons?q={}", q(text))).await;
-    assert_eq!(find("village_v1", "王").await, [wang.clone()]);
-    assert_eq!(find("village_v1", "13811112222").await, [wang.clone()]);
-    assert_eq!(find("town_t1", "137 2222 3333").await, [wang.clone()]);
+    assert_eq!(find("village_v1", "王").await, vec![wang.clone()]);
+    assert_eq!(find("village_v1", "13811112222").await, vec![wang.clone()]);
+    assert_eq!(find("town_t1", "137 2222 3333").await, vec![wang.clone()]);
     assert_eq!(
         find("village_v1", "").await.len(),
         2,
@@ -117,7 +117,7 @@ async fn persons_are_found_by_name_or_phone_and_edits_move_the_phone_hash() {
         )
         .await;
     r.expect(200);
-    assert_eq!(find("village_v1", "13899990000").await, [wang.clone()]);
+    assert_eq!(find("village_v1", "13899990000").await, vec![wang.clone()]);
     assert!(find("village_v1", "13811112222").await.is_empty());
     assert!(find("village_v1", "13722223333").await.is_empty());
     // an import hashes too
@@ -161,8 +161,8 @@ async fn older_rows_get_their_phone_hashes_at_start_and_a_key_rotation_rehashes_
         .await
         .expect("fill");
     assert_eq!(filled, 1);
-    assert_eq!(find("13855556666").await, [id.clone()]);
-    assert_eq!(find("13766667777").await, [id.clone()]);
+    assert_eq!(find("13855556666").await, vec![id.clone()]);
+    assert_eq!(find("13766667777").await, vec![id.clone()]);
     assert_eq!(
         zhucan::tools::rotate_pii_key::hash_phones(&mut db, &w.app.state.pii)
             .await
