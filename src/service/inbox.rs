@@ -174,6 +174,16 @@ pub async fn inbox(
     }
     let desk = desk_of(conn, caller).await?;
     let candidates = queries::desk(conn, caller, &desk).await?;
+    let mut handlers: Vec<Uuid> = candidates
+        .iter()
+        .map(|r| r.handler_organization_id)
+        .collect();
+    handlers.sort_unstable();
+    handlers.dedup();
+    let kinds: HashMap<Uuid, String> = queries::org_kinds(conn, &handlers)
+        .await?
+        .into_iter()
+        .collect();
     let now = Utc::now();
     let tz = match caller.city_id {
         Some(city) => org::city_tz(conn, city).await?,
@@ -182,8 +192,11 @@ pub async fn inbox(
     let end_of_today = end_of_day(now, tz);
     let mut counts = InboxCounts::default();
     let mut chosen: Vec<(Key, Vec<ActionKind>)> = Vec::new();
-    for (row, kind) in candidates {
-        let allowed = allowed_at(caller, row.view(), row.seat(), &kind);
+    for row in candidates {
+        let kind = kinds
+            .get(&row.handler_organization_id)
+            .map_or("", String::as_str);
+        let allowed = allowed_at(caller, row.view(), row.seat(), kind);
         if !waits(&allowed) {
             continue;
         }

@@ -118,14 +118,14 @@ pub struct Desk {
     pub site: Option<Uuid>,
 }
 
-/// The open needs in scope that reach a desk one of its ways, with their handlers' kinds: a
-/// prefilter read through the inbox indexes (per handler, village, town, site), never a scan of
-/// the city; whether each really waits for the caller is the service's to decide.
+/// The open needs in scope that reach a desk one of its ways: a prefilter read through the
+/// inbox indexes (per handler, village, town, site), never a scan of the city; whether each
+/// really waits for the caller is the service's to decide.
 pub async fn desk(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     d: &Desk,
-) -> QueryResult<Vec<(DeskRow, String)>> {
+) -> QueryResult<Vec<DeskRow>> {
     use diesel::dsl::sql;
     use diesel::sql_types::Bool;
     type Arm = Box<dyn BoxableExpression<needs::table, diesel::pg::Pg, SqlType = Bool>>;
@@ -156,8 +156,20 @@ pub async fn desk(
     scope::needs(caller)
         .filter(sql::<Bool>("needs.state NOT IN ('closed', 'withdrawn')"))
         .filter(any)
-        .inner_join(organizations::table.on(organizations::id.eq(needs::handler_organization_id)))
-        .select((DeskRow::as_select(), organizations::kind))
+        .select(DeskRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The kinds of these organisations, by id (a desk's few handlers, read by primary key rather
+/// than joined, which at a province's size would hash the whole table).
+pub async fn org_kinds(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    organizations::table
+        .filter(organizations::id.eq_any(ids.to_vec()))
+        .select((organizations::id, organizations::kind))
         .load(conn)
         .await
 }
