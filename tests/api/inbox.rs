@@ -237,13 +237,7 @@ async fn arrange(w: &World, id: &str, due: DateTime<Utc>, entered: DateTime<Utc>
 }
 
 fn ids(body: &Value) -> Vec<String> {
-    body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|i| s(i, "id"))
-        .collect()
+    item_ids(body)
 }
 
 #[tokio::test]

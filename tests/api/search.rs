@@ -13,13 +13,7 @@ fn s(v: &Value, k: &str) -> String {
 /// The ids a list answers.
 async fn ids(w: &World, who: &str, path: &str) -> Vec<String> {
     let r = w.app.get(path, w.tok(who)).await;
-    r.expect(200)["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|i| s(i, "id"))
-        .collect()
+    item_ids(r.expect(200))
 }
 
 fn q(text: &str) -> String {

@@ -694,6 +694,17 @@ impl World {
     }
 }
 
+/// The ids of a list answer's items, in order.
+pub fn item_ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 /// The boundary of every multipart body the tests build.
 pub const MULTIPART_BOUNDARY: &str = "zhucan-test-boundary-7MA4YWxkTrZu0gW";
 

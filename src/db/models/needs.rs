@@ -80,27 +80,35 @@ pub struct NeedRow {
     pub entered_state_at: DateTime<Utc>,
 }
 
-impl NeedRow {
-    /// The need as the state machine sees it.
-    pub fn view(&self) -> NeedView {
-        NeedView {
-            state: self.state,
-            loop_: self.loop_,
-            level: self.level,
-        }
-    }
+/// `view()` and `seat()` of a row holding a need's position and place.
+macro_rules! view_and_seat {
+    ($row:ty) => {
+        impl $row {
+            /// The need as the state machine sees it.
+            pub fn view(&self) -> NeedView {
+                NeedView {
+                    state: self.state,
+                    loop_: self.loop_,
+                    level: self.level,
+                }
+            }
 
-    /// Where the need sits and who holds it, as a caller's relation to it is worked out.
-    pub fn seat(&self) -> Seat {
-        Seat {
-            city_id: self.city_id,
-            town_id: self.town_id,
-            village_id: self.village_id,
-            handler_organization_id: self.handler_organization_id,
-            assigned_site_id: self.assigned_site_id,
+            /// Where the need sits and who holds it, as a caller's relation to it is worked out.
+            pub fn seat(&self) -> Seat {
+                Seat {
+                    city_id: self.city_id,
+                    town_id: self.town_id,
+                    village_id: self.village_id,
+                    handler_organization_id: self.handler_organization_id,
+                    assigned_site_id: self.assigned_site_id,
+                }
+            }
         }
-    }
+    };
 }
+
+view_and_seat!(NeedRow);
+view_and_seat!(DeskRow);
 
 /// Where a need sits in the tree and who holds it: what a caller's relation to it depends on.
 #[derive(Debug, Clone, Copy)]
@@ -161,28 +169,6 @@ pub struct DeskRow {
     pub overdue: bool,
     /// When it entered its current state.
     pub entered_state_at: DateTime<Utc>,
-}
-
-impl DeskRow {
-    /// The need as the state machine sees it.
-    pub fn view(&self) -> NeedView {
-        NeedView {
-            state: self.state,
-            loop_: self.loop_,
-            level: self.level,
-        }
-    }
-
-    /// Where it sits and who holds it.
-    pub fn seat(&self) -> Seat {
-        Seat {
-            city_id: self.city_id,
-            town_id: self.town_id,
-            village_id: self.village_id,
-            handler_organization_id: self.handler_organization_id,
-            assigned_site_id: self.assigned_site_id,
-        }
-    }
 }
 
 /// A need as filing writes it.
