@@ -303,6 +303,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     crate::db::migrate(&url).await?;
+    {
+        // phones of rows written before they were hashed become searchable (none: one index probe)
+        let mut conn = AsyncPgConnection::establish(&url).await?;
+        let filled =
+            crate::tools::rotate_pii_key::hash_phones(&mut conn, &config.pii_cipher()).await?;
+        if filled > 0 {
+            tracing::info!(filled, "hashed the phone numbers of older person rows");
+        }
+    }
     if embedded.is_some() {
         let mut conn = AsyncPgConnection::establish(&url).await?;
         if !crate::tools::seed::demo_exists(&mut conn).await? {

@@ -46,6 +46,15 @@ pub enum Error {
         /// The human detail.
         detail: String,
     },
+    /// 409 `possible_duplicate`: the person already has an open need of the category filed; the
+    /// problem names it, and filing again with `confirm_duplicate: true` files all the same.
+    #[error("possible duplicate of need {existing_need_id}")]
+    PossibleDuplicate {
+        /// The open need of the same person and category.
+        existing_need_id: uuid::Uuid,
+        /// Its case number.
+        existing_case_number: String,
+    },
     /// 412 `precondition_failed`: the `If-Match` version is stale.
     #[error("precondition failed")]
     PreconditionFailed,
@@ -164,6 +173,7 @@ fn duplicate_detail(constraint: &str) -> String {
         "persons_id_number_hash_key" => "a person with this id_number is already registered".into(),
         "users_username_key" => "this username is taken".into(),
         "org_units_code_key" => "an org unit with this code exists".into(),
+        "needs_case_number_key" => "this case number is taken".into(),
         "organizations_singleton_key" => {
             "this unit already has an organisation of that kind".into()
         }

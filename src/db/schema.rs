@@ -14,6 +14,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_number_counters (city_id, year) {
+        city_id -> Uuid,
+        year -> Int4,
+        last_value -> Int4,
+    }
+}
+
+diesel::table! {
     city_settings (city_id) {
         city_id -> Uuid,
         helper_capacity -> Int4,
@@ -117,6 +125,8 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        phone_hash -> Nullable<Bytea>,
+        guardian_phone_hash -> Nullable<Bytea>,
     }
 }
 
@@ -205,6 +215,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         closed_at -> Nullable<Timestamptz>,
+        case_number -> Text,
+        entered_state_at -> Timestamptz,
     }
 }
 
@@ -449,6 +461,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     campaign_balances,
     campaigns,
+    case_number_counters,
     city_settings,
     contact_group_members,
     duty_roster,

@@ -123,6 +123,21 @@ impl PiiCipher {
         String::from_utf8(clear).map_err(|_| OpenError)
     }
 
+    /// The keyed hash of a phone number (its digits, without a +86 / 0086 prefix), kept
+    /// apart from the ID number's hashes by a prefix; `None` when it has too few digits to be one.
+    pub fn phone_index(&self, raw: &str) -> Option<Vec<u8>> {
+        phone_digits(raw).map(|d| self.blind_index(&format!("phone:{d}")))
+    }
+
+    /// Every keyed hash a phone number may be stored under (current key first, then the previous).
+    pub fn phone_indexes(&self, raw: &str) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self.phone_index(raw).into_iter().collect();
+        if let Some(p) = &self.previous {
+            out.extend(p.phone_index(raw));
+        }
+        out
+    }
+
     /// The keyed hash used to find a value without decrypting every row.
     pub fn blind_index(&self, value: &str) -> Vec<u8> {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
@@ -132,9 +147,46 @@ impl PiiCipher {
     }
 }
 
+/// A phone number as it is hashed: its digits, without the country code (`+86 138-0000-0000`,
+/// `008613800000000` and `13800000000` are one number); `None` for anything with letters or
+/// fewer than 5 digits (which no search should match).
+pub fn phone_digits(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if !raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-'))
+    {
+        return None;
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let national = if raw.starts_with("+86") {
+        digits.strip_prefix("86").unwrap_or(&digits)
+    } else {
+        digits.strip_prefix("0086").unwrap_or(&digits)
+    };
+    (national.len() >= 5).then(|| national.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn one_phone_number_is_one_hash_however_it_is_written() {
+        let c = PiiCipher::new(&[3u8; 32]);
+        let h = c.phone_index("13800000000").unwrap();
+        for same in ["138 0000 0000", "+86 138-0000-0000", "008613800000000"] {
+            assert_eq!(c.phone_index(same).unwrap(), h, "{same}");
+        }
+        assert_ne!(c.phone_index("13800000001").unwrap(), h);
+        assert_ne!(
+            c.blind_index("13800000000"),
+            h,
+            "apart from ID-number hashes"
+        );
+        assert!(c.phone_index("张三").is_none());
+        assert!(c.phone_index("1234").is_none());
+    }
+
     use super::*;
 
     #[test]

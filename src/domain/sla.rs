@@ -1,6 +1,9 @@
 //! SLA arithmetic (时限): which positions a need can stand in with a deadline, and the hours
 //! the spec gives each by default (urgent needs get half).
 
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
 use super::need::{Level, Loop, State, Urgency};
 
 /// Every (state, loop, level) a need can stand in with a deadline.
@@ -44,5 +47,90 @@ pub fn default_hours(state: State, loop_: Option<Loop>, level: Level, urgency: U
     match urgency {
         Urgency::Normal => normal,
         Urgency::Urgent => normal / 2,
+    }
+}
+
+/// Where an open need stands against its deadline, as the inbox sorts it into buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Standing {
+    /// Marked overdue (督办), or past its deadline.
+    pub overdue: bool,
+    /// Not overdue, and due before the end of today (in the city's time zone).
+    pub due_today: bool,
+    /// Not overdue, with less than a quarter of the time between its last transition and its
+    /// deadline left.
+    pub at_risk: bool,
+}
+
+impl Standing {
+    /// The standing at `now` of a need due at `due` (none: no deadline), `marked` overdue or
+    /// not, in its state since `since`; today ends at `end_of_today`.
+    pub fn of(
+        due: Option<DateTime<Utc>>,
+        marked: bool,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        end_of_today: DateTime<Utc>,
+    ) -> Standing {
+        let Some(due) = due else {
+            return Standing {
+                overdue: marked,
+                ..Standing::default()
+            };
+        };
+        let overdue = marked || due < now;
+        Standing {
+            overdue,
+            due_today: !overdue && due < end_of_today,
+            // left < allowed / 4, in whole arithmetic: 4 × left < allowed
+            at_risk: !overdue && (due - now) * 4 < due - since,
+        }
+    }
+}
+
+/// The first instant after today in time zone `tz`, as UTC.
+pub fn end_of_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let tomorrow = now.with_timezone(&tz).date_naive() + Duration::days(1);
+    tz.from_local_datetime(&tomorrow.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now + Duration::days(1))
+}
+
+#[cfg(test)]
+mod standing_tests {
+    use super::*;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::hours(h)
+    }
+
+    #[test]
+    fn overdue_due_today_and_at_risk_are_told_apart() {
+        let (now, end) = (at(100), at(110));
+        // past due, or marked: overdue and nothing else
+        let s = Standing::of(Some(at(99)), false, at(0), now, end);
+        assert_eq!((s.overdue, s.due_today, s.at_risk), (true, false, false));
+        let s = Standing::of(Some(at(500)), true, at(0), now, end);
+        assert_eq!((s.overdue, s.due_today, s.at_risk), (true, false, false));
+        // due before the end of today, and with 5 of 105 hours left: due today and at risk
+        let s = Standing::of(Some(at(105)), false, at(0), now, end);
+        assert_eq!((s.overdue, s.due_today, s.at_risk), (false, true, true));
+        // 20 of 40 hours left: neither
+        let s = Standing::of(Some(at(120)), false, at(80), now, end);
+        assert_eq!(s, Standing::default());
+        // 20 of 100 hours left, due tomorrow: at risk only
+        let s = Standing::of(Some(at(120)), false, at(20), now, end);
+        assert_eq!((s.overdue, s.due_today, s.at_risk), (false, false, true));
+    }
+
+    #[test]
+    fn today_ends_at_midnight_in_the_city() {
+        // 2026-03-01 20:00 UTC is already 2 March, 04:00 in Shanghai: today ends 2 March 16:00 UTC
+        let now = DateTime::parse_from_rfc3339("2026-03-01T20:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let end = end_of_day(now, chrono_tz::Asia::Shanghai);
+        assert_eq!(end.to_rfc3339(), "2026-03-02T16:00:00+00:00");
     }
 }

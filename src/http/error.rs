@@ -27,6 +27,12 @@ pub struct Problem {
     /// Per-field errors (validation only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// `possible_duplicate` only: the open need of the same person and category.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_need_id: Option<uuid::Uuid>,
+    /// `possible_duplicate` only: that need's case number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_case_number: Option<String>,
 }
 
 /// How an error reads as a problem.
@@ -67,6 +73,18 @@ impl AsProblem for AppError {
             AppError::Conflict { code, detail } => {
                 (StatusCode::CONFLICT, code, "Conflict", detail.clone())
             }
+            AppError::PossibleDuplicate {
+                existing_case_number,
+                ..
+            } => (
+                StatusCode::CONFLICT,
+                "possible_duplicate",
+                "Possible duplicate",
+                format!(
+                    "the person already has an open need of this category ({existing_case_number}); \
+                     send confirm_duplicate: true to file this one all the same"
+                ),
+            ),
             AppError::PreconditionFailed => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition_failed",
@@ -141,6 +159,19 @@ impl AsProblem for AppError {
             code: code.to_string(),
             errors: match self {
                 AppError::Validation { errors, .. } => Some(errors.clone()),
+                _ => None,
+            },
+            existing_need_id: match self {
+                AppError::PossibleDuplicate {
+                    existing_need_id, ..
+                } => Some(*existing_need_id),
+                _ => None,
+            },
+            existing_case_number: match self {
+                AppError::PossibleDuplicate {
+                    existing_case_number,
+                    ..
+                } => Some(existing_case_number.clone()),
                 _ => None,
             },
         }

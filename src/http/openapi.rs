@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, import, needs, notifications, org_units, organizations,
-    persons, reports, resources, roster, sla, users, volunteers, webhooks,
+    self, audit, auth, health, helpers, import, inbox, needs, notifications, org_units,
+    organizations, persons, reports, resources, roster, sla, users, volunteers, webhooks,
 };
 use super::error::{FieldError, Problem};
 
@@ -159,7 +159,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         persons::get_group, persons::put_group, persons::list_visits, persons::create_visit,
         helpers::list, helpers::create, helpers::get, helpers::patch,
         import::import_persons, import::persons_template, import::import_helpers, import::helpers_template,
-        needs::list, needs::create, needs::get, needs::events, needs::act,
+        needs::list, needs::create, needs::get, needs::events, needs::act, inbox::get,
         notifications::list, notifications::read, notifications::read_all,
         resources::allocate, resources::need_allocations, resources::list_campaigns, resources::create_campaign,
         resources::get_campaign, resources::ledger, resources::list_donations, resources::create_donation, resources::reverse,

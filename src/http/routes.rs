@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, import, needs, notifications, org_units, organizations, persons,
-    reports, resources, roster, sla, users, volunteers, webhooks,
+    audit, auth, health, helpers, import, inbox, needs, notifications, org_units, organizations,
+    persons, reports, resources, roster, sla, users, volunteers, webhooks,
 };
 
 macro_rules! routes {
@@ -90,6 +90,7 @@ routes! {
     get "/api/v1/needs/{id}" => needs::get,
     get "/api/v1/needs/{id}/events" => needs::events,
     post "/api/v1/needs/{id}/actions/{action}" => needs::act,
+    get "/api/v1/inbox" => inbox::get,
 
     post "/api/v1/needs/{id}/allocations" => resources::allocate,
     get "/api/v1/needs/{id}/allocations" => resources::need_allocations,

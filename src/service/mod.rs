@@ -12,6 +12,7 @@ pub mod handover;
 pub mod health;
 pub mod helpers;
 pub mod import;
+pub mod inbox;
 pub mod ledger;
 pub mod needs;
 pub mod notifications;

@@ -12,15 +12,16 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::needs::{EventRow, NeedRow, NewNeed, PersonPlace};
+use crate::db::models::needs::{EventRow, NamedNeed, NeedRow, NewNeed, PersonPlace, Seat};
 use crate::db::queries::idempotency::{self, Claim};
 use crate::db::queries::needs::{self as queries, NeedFilter};
-use crate::db::queries::{deadlines, org};
+use crate::db::queries::{deadlines, org, persons as person_queries};
 use crate::domain::caller::{Actor, Caller};
 use crate::domain::need::{
-    decide, may, Action, ActionKind, Assignee, Category, Handler, Level, Loop, Refusal, Relation,
-    State, Urgency,
+    decide, may, permitted, Action, ActionKind, Assignee, Category, Handler, Level, Loop, NeedView,
+    Refusal, Relation, State, Urgency,
 };
+use crate::domain::pii::PiiCipher;
 use crate::domain::roles::{OrgKind, PersonStatus, Role};
 use crate::domain::sla::{default_hours, reachable};
 use crate::error::{Error, FieldError, Result};
@@ -54,8 +55,13 @@ impl RawBody for Value {
 pub struct NeedOut {
     /// Id.
     pub id: Uuid,
+    /// 工单号: the city code's first 6 digits, the year of filing, a sequence per city and year
+    /// (`370883-2026-000123`).
+    pub case_number: String,
     /// The person.
     pub person_id: Uuid,
+    /// The person's name.
+    pub person_name: String,
     /// Category.
     #[schema(value_type = String)]
     pub category: Category,
@@ -99,6 +105,8 @@ pub struct NeedOut {
     pub resolution: Option<String>,
     /// The person's village.
     pub village_id: Uuid,
+    /// The village's name.
+    pub village_name: String,
     /// The person's town.
     pub town_id: Uuid,
     /// The city.
@@ -114,13 +122,27 @@ pub struct NeedOut {
     /// Closed.
     #[serde(serialize_with = "crate::domain::ts::utc_opt")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// The actions the caller may take now (`comment` excluded: anyone in scope but the auditor
+    /// may comment); the same rule that answers 403 and 409. Null only where no caller asks (a
+    /// webhook's payload).
+    #[schema(value_type = Option<Vec<String>>)]
+    pub allowed_actions: Option<Vec<ActionKind>>,
 }
 
-impl From<NeedRow> for NeedOut {
-    fn from(n: NeedRow) -> Self {
+impl NeedOut {
+    /// A need object: the need with its names, and the actions `allowed` to whoever asks.
+    pub fn new(named: NamedNeed, allowed: Option<Vec<ActionKind>>) -> Self {
+        let NamedNeed {
+            need: n,
+            person_name,
+            village_name,
+            ..
+        } = named;
         NeedOut {
             id: n.id,
+            case_number: n.case_number,
             person_id: n.person_id,
+            person_name,
             category: n.category,
             description: n.description,
             urgency: n.urgency,
@@ -139,14 +161,57 @@ impl From<NeedRow> for NeedOut {
             outcome: n.outcome,
             resolution: n.resolution,
             village_id: n.village_id,
+            village_name,
             town_id: n.town_id,
             city_id: n.city_id,
             version: n.version,
             created_at: n.created_at,
             updated_at: n.updated_at,
             closed_at: n.closed_at,
+            allowed_actions: allowed,
         }
     }
+
+    /// A need object as `caller` sees it, with the actions it may take now.
+    pub fn for_caller(caller: &Caller, named: NamedNeed) -> Self {
+        let allowed = allowed(caller, &named);
+        NeedOut::new(named, Some(allowed))
+    }
+}
+
+/// The actions a caller may take on a need now (`comment` excluded): [`permitted`] with the
+/// caller's [`relation_at`] the need, so a list of buttons never disagrees with a 403 or 409.
+pub fn allowed(caller: &Caller, n: &NamedNeed) -> Vec<ActionKind> {
+    allowed_at(caller, n.need.view(), n.need.seat(), &n.handler_kind)
+}
+
+/// The actions a caller may take now on a need in position `view`, sitting at `seat`, whose
+/// handler is of the kind `handler_kind` (a word).
+pub fn allowed_at(
+    caller: &Caller,
+    view: NeedView,
+    seat: Seat,
+    handler_kind: &str,
+) -> Vec<ActionKind> {
+    permitted(
+        view,
+        relation_at(caller, seat, OrgKind::parse(handler_kind)),
+    )
+}
+
+/// A need object by id, whatever the scope (for what follows an event: notifications, webhook
+/// payloads), without `allowed_actions`.
+pub async fn need_object(conn: &mut AsyncPgConnection, id: Uuid) -> Result<NeedOut> {
+    Ok(NeedOut::new(named(conn, id).await?, None))
+}
+
+/// One need with its names, by id (the caller has checked the scope).
+async fn named(conn: &mut AsyncPgConnection, id: Uuid) -> Result<NamedNeed> {
+    queries::named(conn, &[id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)
 }
 
 /// One event of the history.
@@ -210,6 +275,9 @@ pub struct NeedIn {
     pub urgency: Option<String>,
     /// The helper who brought it up (of the person's town).
     pub reporting_helper_id: Option<Uuid>,
+    /// File it even though the person has an open need of the same category (otherwise 409
+    /// `possible_duplicate`); the `file` event records it.
+    pub confirm_duplicate: Option<bool>,
 }
 
 /// Filters of `GET /needs`.
@@ -236,6 +304,9 @@ pub struct NeedQuery {
     pub assigned_to_me: Option<bool>,
     /// One person's needs.
     pub person_id: Option<Uuid>,
+    /// Search: the exact case number, the person's name containing it, or the person's (or the
+    /// guardian's) exact phone number, matched by its keyed hash.
+    pub q: Option<String>,
     /// Page size (1–200, default 50).
     #[param(minimum = 1)]
     pub limit: Option<i64>,
@@ -269,10 +340,12 @@ fn word<T>(
     }
 }
 
-/// Needs in scope, filtered, keyset-paginated.
+/// Needs in scope, filtered, keyset-paginated, each with its names and the caller's allowed
+/// actions (one query for the page: the names are joined, the actions decided in memory).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
+    pii: &PiiCipher,
     q: NeedQuery,
 ) -> Result<Paged<NeedOut>> {
     let page = Page::new(q.limit, q.cursor.as_deref())?;
@@ -286,18 +359,23 @@ pub async fn list(
         overdue: q.overdue,
         assignee_user_id: (q.assigned_to_me == Some(true)).then_some(caller.user_id),
         person_id: q.person_id,
+        search: crate::service::persons::search(pii, q.q),
     };
     let rows = queries::list(conn, caller, &filter, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    let (rows, next_cursor) = page.finish(rows, |r| r.need.id);
     Ok(Paged {
-        items: rows.into_iter().map(NeedOut::from).collect(),
+        items: rows
+            .into_iter()
+            .map(|n| NeedOut::for_caller(caller, n))
+            .collect(),
         next_cursor,
     })
 }
 
-/// One need in scope, or 404.
+/// One need in scope with the caller's allowed actions, or 404.
 pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> Result<NeedOut> {
-    Ok(queries::find_in_scope(conn, caller, id).await?.into())
+    let n = queries::find_named_in_scope(conn, caller, id).await?;
+    Ok(NeedOut::for_caller(caller, n))
 }
 
 /// A need's whole history, oldest first (404 outside scope).
@@ -336,9 +414,47 @@ fn request_hash(body: &Value) -> Vec<u8> {
     Sha256::digest(body.to_string().as_bytes()).to_vec()
 }
 
+/// The next case number of a city, taken in a statement of its own (unique, never reused; a
+/// number taken by a filing that then fails is a gap).
+pub async fn take_case_number(conn: &mut AsyncPgConnection, city: Uuid) -> Result<String> {
+    queries::take_case_number(conn, city)
+        .await?
+        .ok_or_else(|| Error::internal(format!("{city} is no city")))
+}
+
+/// The case number for a filing, taken before its transaction so that the city's counter row
+/// is locked for one short statement rather than for a whole filing: (city, number), or `None`
+/// where the filing will not use one (a key already seen is a replay, in flight or reused; a
+/// person out of reach is a 422).
+async fn case_number_ahead(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    raw: &Value,
+    key: Option<&str>,
+) -> Result<Option<(Uuid, String)>> {
+    if let Some(k) = key {
+        if idempotency::seen(conn, caller.user_id, k).await? {
+            return Ok(None);
+        }
+    }
+    let person = raw
+        .get("person_id")
+        .and_then(Value::as_str)
+        .and_then(|p| p.parse::<Uuid>().ok());
+    let Some(person) = person else {
+        return Ok(None);
+    };
+    let Some(p) = queries::person_in_scope(conn, caller, person).await? else {
+        return Ok(None);
+    };
+    Ok(Some((p.city_id, take_case_number(conn, p.city_id).await?)))
+}
+
 /// Files a need for a person in scope (`reported`, at the village's 村残协). With an
 /// `Idempotency-Key`, the claim, the need and its answer commit together; a refused request
-/// rolls its claim back, so the client may correct it and retry with the same key.
+/// rolls its claim back, so the client may correct it and retry with the same key. A person
+/// with an open need of the same category is a 409 `possible_duplicate` unless the body
+/// confirms it; a replay is always answered as a replay (the key is checked first).
 pub async fn file(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -348,6 +464,7 @@ pub async fn file(
     caller.require(&[Role::VillageStaff, Role::TownStaff, Role::Admin])?;
     let raw: Value = body.parse()?;
     let hash = request_hash(&raw);
+    let ahead = case_number_ahead(conn, caller, &raw, key.as_deref()).await?;
     conn.transaction::<_, Error, _>(async move |conn| {
         if let Some(k) = &key {
             match idempotency::claim(conn, caller.user_id, k, &hash).await? {
@@ -372,17 +489,32 @@ pub async fn file(
         }
         let input: NeedIn = body.parse()?;
         let (person, category, description, urgency) = check_filing(conn, caller, &input).await?;
-        let n = file_for(
-            conn,
-            &Actor::of(caller),
-            &person,
+        // filings for one person queue here, so two reports of one need cannot both pass the check
+        person_queries::lock(conn, person.id).await?;
+        let existing = queries::open_of_category(conn, person.id, category).await?;
+        let confirmed = input.confirm_duplicate == Some(true);
+        if let (Some((id, number)), false) = (&existing, confirmed) {
+            return Err(Error::PossibleDuplicate {
+                existing_need_id: *id,
+                existing_case_number: number.clone(),
+            });
+        }
+        let case_number = match ahead {
+            Some((city, number)) if city == person.city_id => number,
+            // the key's earlier request is gone and this one took it over
+            _ => take_case_number(conn, person.city_id).await?,
+        };
+        let filing = Filing {
+            person: &person,
             category,
-            &description,
+            description: &description,
             urgency,
-            input.reporting_helper_id,
-        )
-        .await?;
-        let out = NeedOut::from(n);
+            reporting_helper_id: input.reporting_helper_id,
+            case_number,
+            confirmed_duplicate: existing.map(|e| e.0),
+        };
+        let n = file_for(conn, &Actor::of(caller), filing).await?;
+        let out = NeedOut::for_caller(caller, named(conn, n.id).await?);
         if let Some(k) = &key {
             let body = serde_json::to_value(&out).map_err(Error::internal)?;
             idempotency::answer(conn, caller.user_id, k, 201, body).await?;
@@ -446,16 +578,40 @@ async fn check_filing(
     }
 }
 
+/// A filing, checked: what [`file_for`] writes.
+pub struct Filing<'a> {
+    /// The person.
+    pub person: &'a PersonPlace,
+    /// Category.
+    pub category: Category,
+    /// What is needed.
+    pub description: &'a str,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// The helper who brought it up.
+    pub reporting_helper_id: Option<Uuid>,
+    /// Its case number ([`take_case_number`]).
+    pub case_number: String,
+    /// Filed with `confirm_duplicate: true` although the person has this open need of the
+    /// same category.
+    pub confirmed_duplicate: Option<Uuid>,
+}
+
 /// Writes a filed need and its `file` event in the caller's transaction.
 pub async fn file_for(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    person: &PersonPlace,
-    category: Category,
-    description: &str,
-    urgency: Urgency,
-    reporting_helper_id: Option<Uuid>,
+    filing: Filing<'_>,
 ) -> Result<NeedRow> {
+    let Filing {
+        person,
+        category,
+        description,
+        urgency,
+        reporting_helper_id,
+        case_number,
+        confirmed_duplicate,
+    } = filing;
     let now = Utc::now();
     let handler = org_at(conn, person.village_id, OrgKind::VillageDpf).await?;
     let due = due_at(
@@ -487,19 +643,17 @@ pub async fn file_for(
             due_at: due,
             created_at: now,
             updated_at: now,
+            case_number: &case_number,
+            entered_state_at: now,
         },
     )
     .await?;
-    events::record(
-        conn,
-        &n,
-        "file",
-        None,
-        actor,
-        now,
-        json!({"category": category.as_str(), "urgency": urgency.as_str(), "reporting_helper_id": reporting_helper_id}),
-    )
-    .await?;
+    let mut payload = json!({"category": category.as_str(), "urgency": urgency.as_str(), "reporting_helper_id": reporting_helper_id});
+    if let (Some(duplicate_of), Value::Object(m)) = (confirmed_duplicate, &mut payload) {
+        m.insert("confirm_duplicate".into(), json!(true));
+        m.insert("duplicate_of".into(), json!(duplicate_of));
+    }
+    events::record(conn, &n, "file", None, actor, now, payload).await?;
     Ok(n)
 }
 
@@ -781,7 +935,7 @@ pub async fn act(
             apply(conn, current, step).await
         })
         .await?;
-    Ok(n.into())
+    Ok(NeedOut::for_caller(caller, named(conn, n.id).await?))
 }
 
 fn forbidden() -> Error {
@@ -807,7 +961,7 @@ pub struct Extras {
     pub satisfaction: Option<i16>,
 }
 
-/// How the caller stands to a need.
+/// How the caller stands to a need (its handler's kind read from the database).
 pub async fn relation(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -816,6 +970,11 @@ pub async fn relation(
     let handler_kind = org::org_kind_and_unit(conn, n.handler_organization_id)
         .await?
         .and_then(|(kind, _)| OrgKind::parse(&kind));
+    Ok(relation_at(caller, n.seat(), handler_kind))
+}
+
+/// How the caller stands to a need sitting at `n` whose handler is of `handler_kind`.
+pub fn relation_at(caller: &Caller, n: Seat, handler_kind: Option<OrgKind>) -> Relation {
     let village_staff = caller.role == Role::VillageStaff && caller.unit_id == Some(n.village_id);
     let town_staff = caller.role == Role::TownStaff && caller.unit_id == Some(n.town_id);
     let in_org = caller.organization_id == Some(n.handler_organization_id);
@@ -829,7 +988,7 @@ pub async fn relation(
         }
         _ => in_org && caller.role != Role::Auditor,
     };
-    Ok(Relation {
+    Relation {
         handler_staff,
         village_staff,
         town_staff,
@@ -841,7 +1000,7 @@ pub async fn relation(
             && caller.organization_id == n.assigned_site_id,
         admin: caller.role == Role::Admin,
         auditor: caller.role == Role::Auditor,
-    })
+    }
 }
 
 /// One action to carry out: what, by whom, with which details.
@@ -961,6 +1120,7 @@ pub async fn apply(
         let expected = n.version;
         n.version += 1;
         n.updated_at = now;
+        n.entered_state_at = now;
         let updated = queries::save_transition(conn, &n, expected).await?;
         if updated != 1 {
             return Err(Error::PreconditionFailed);

@@ -18,6 +18,7 @@ use crate::db::queries::notifications as q;
 use crate::db::queries::org;
 use crate::domain::caller::{Actor, Caller};
 use crate::domain::need::State;
+use crate::domain::sla::Standing;
 use crate::error::{Error, Result};
 use crate::service::page::Page;
 
@@ -152,7 +153,7 @@ fn title(kind: &str, need: &NeedRow) -> String {
         "overdue" => "诉求已超时（督办）",
         _ => "诉求有新进展",
     };
-    format!("{what}：{}诉求", need.category.zh())
+    format!("{what}：{} {}诉求", need.case_number, need.category.zh())
 }
 
 /// Who may now act on a need: after `resolve` the village staff of the person's village (they
@@ -226,20 +227,11 @@ pub async fn overdue(conn: &mut AsyncPgConnection, need: &NeedRow) -> Result<boo
     Ok(true)
 }
 
-/// At risk: not overdue, and less than a quarter of the time between the last transition and
-/// the deadline left.
-pub fn is_at_risk(need: &NeedRow, now: DateTime<Utc>) -> bool {
-    match need.due_at {
-        Some(due) if !need.overdue && due > now => (due - now) * 4 < due - need.updated_at,
-        _ => false,
-    }
-}
-
 /// Tells each handler, once per need and state, of the needs that have become at risk.
 pub async fn at_risk(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<usize> {
     let mut told = 0;
     for n in q::at_risk_candidates(conn, now, 500).await? {
-        if !is_at_risk(&n, now) {
+        if !Standing::of(n.due_at, n.overdue, n.entered_state_at, now, now).at_risk {
             continue;
         }
         let n2 = n.clone();

@@ -30,14 +30,19 @@ pub struct Page {
     pub after: Option<Uuid>,
 }
 
+/// A page size checked: 1..=200 (larger is capped), `default` when absent.
+pub fn checked_limit(limit: Option<i64>, default: i64) -> Result<i64> {
+    match limit {
+        None => Ok(default),
+        Some(n) if n < 1 => Err(Error::field("limit", "must be at least 1")),
+        Some(n) => Ok(n.min(MAX_LIMIT)),
+    }
+}
+
 impl Page {
     /// Validates the raw values: limit 1..=200 (larger is capped), a cursor we issued.
     pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Page> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if n < 1 => return Err(Error::field("limit", "must be at least 1")),
-            Some(n) => n.min(MAX_LIMIT),
-        };
+        let limit = checked_limit(limit, DEFAULT_LIMIT)?;
         let after = match cursor {
             None | Some("") => None,
             Some(c) => Some(
@@ -87,11 +92,7 @@ pub struct SeqPage {
 impl SeqPage {
     /// Validates the raw values: limit 1..=200 (larger is capped, `default` when absent), a cursor we issued.
     pub fn new(limit: Option<i64>, cursor: Option<&str>, default: i64) -> Result<SeqPage> {
-        let limit = match limit {
-            None => default,
-            Some(n) if n < 1 => return Err(Error::field("limit", "must be at least 1")),
-            Some(n) => n.min(MAX_LIMIT),
-        };
+        let limit = checked_limit(limit, default)?;
         let after = match cursor {
             None | Some("") => 0,
             Some(c) => c

@@ -11,7 +11,7 @@ use super::{audit, fields};
 use crate::auth::Caller;
 use crate::db::models::persons::{NewPersonRow, PersonChanges, PersonRow};
 use crate::db::models::places::Village;
-use crate::db::queries::persons::{self as q, PersonFilter, Under};
+use crate::db::queries::persons::{self as q, PersonFilter, Search, Under};
 use crate::db::queries::places;
 use crate::domain::caller::Scope;
 use crate::domain::pii::PiiCipher;
@@ -206,6 +206,9 @@ pub struct PersonQuery {
     pub id_number: Option<String>,
     /// Name contains.
     pub name: Option<String>,
+    /// Search: the name contains it, or it is the exact phone number (the person's or the
+    /// guardian's; matched by its keyed hash).
+    pub q: Option<String>,
     /// Page size (1–200, default 50).
     #[param(minimum = 1)]
     pub limit: Option<i64>,
@@ -302,7 +305,10 @@ impl NewPerson {
     /// The row to insert: the ID number sealed to the row, hashed under the current key, masked.
     pub fn sealed(self, pii: &PiiCipher) -> NewPersonRow {
         let clear = self.resident_id.expose();
+        let hash = |p: &Option<String>| p.as_deref().and_then(|p| pii.phone_index(p));
         NewPersonRow {
+            phone_hash: hash(&self.phone),
+            guardian_phone_hash: hash(&self.guardian_phone),
             id: self.id,
             city_id: self.village.city_id,
             town_id: self.village.town_id,
@@ -451,11 +457,20 @@ pub async fn list(
         group_complete: query.contact_group_complete,
         id_hashes,
         name_contains: clean(query.name),
+        search: search(pii, query.q),
         after,
         limit: fetch,
     };
     let rows = q::list(conn, caller, filter).await?;
     Ok(rows.into_iter().map(PersonOut::masked).collect())
+}
+
+/// A search box's text with the keyed hashes of the phone number it may be (`None` when blank).
+pub fn search(pii: &PiiCipher, q: Option<String>) -> Option<Search> {
+    clean(q).map(|text| Search {
+        phone_hashes: pii.phone_indexes(&text),
+        text,
+    })
 }
 
 /// One person, masked; `reveal` = `id_number` shows the numbers (reveal roles only, audited).
@@ -486,6 +501,7 @@ pub async fn get(
 pub async fn patch(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
+    pii: &PiiCipher,
     id: Uuid,
     expected: Result<i32>,
     body: impl FnOnce() -> Result<PersonPatch>,
@@ -497,7 +513,7 @@ pub async fn patch(
         return Err(Error::PreconditionFailed);
     }
     let input = body()?;
-    let changes = changes(conn, caller, &current, input).await?;
+    let changes = changes(conn, caller, pii, &current, input).await?;
     let row = conn
         .transaction::<_, Error, _>(async move |conn| {
             let row = q::update(conn, id, expected, &changes)
@@ -516,6 +532,7 @@ pub async fn patch(
 async fn changes(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
+    pii: &PiiCipher,
     current: &PersonRow,
     input: PersonPatch,
 ) -> Result<PersonChanges> {
@@ -568,7 +585,14 @@ async fn changes(
     Error::check(errors)?;
     let dissolve = status.is_some_and(|s| s != PersonStatus::Active)
         || village.is_some_and(|v| v.town_id != current.town_id);
+    // a phone's keyed hash changes with it (and is cleared with it)
+    let hash = |p: &Option<Option<String>>| {
+        p.as_ref()
+            .map(|p| p.as_deref().and_then(|p| pii.phone_index(p)))
+    };
     Ok(PersonChanges {
+        phone_hash: hash(&phone),
+        guardian_phone_hash: hash(&guardian_phone),
         name,
         disability_category: category.map(DisabilityCategory::as_str),
         disability_grade: grade,

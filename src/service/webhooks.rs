@@ -372,7 +372,7 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, need: &NeedRow, event: &Event
         kind: event.action.clone(),
         at: event.at,
         city_id: need.city_id,
-        need: NeedOut::from(need.clone()),
+        need: crate::service::needs::need_object(conn, need.id).await?,
     })
     .map_err(Error::internal)?;
     let now = Utc::now();

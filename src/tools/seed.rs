@@ -550,7 +550,7 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
     use crate::db::queries::org::city_today;
     use crate::domain::caller::Actor;
     use crate::domain::need::{Action, Loop, Urgency};
-    use crate::service::needs::{file_for, Extras};
+    use crate::service::needs::{file_for, take_case_number, Extras, Filing};
     use serde_json::json;
     let hash = password::hash_blocking(&demo_password()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = city_today(conn, city.id)
@@ -691,22 +691,27 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
                 };
                 let place = crate::db::models::needs::PersonPlace {
                     id: person.id,
+                    name: person.name.clone(),
                     city_id: person.city_id,
                     town_id: person.town_id,
                     village_id: person.village_id,
                     status: person.status.clone(),
                 };
-                let n = file_for(
-                    conn,
-                    &Actor::of(&vstaff),
-                    &place,
+                let case_number = take_case_number(conn, person.city_id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let filing = Filing {
+                    person: &place,
                     category,
-                    "包保小组走访时反映的需求",
+                    description: "包保小组走访时反映的需求",
                     urgency,
-                    None,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    reporting_helper_id: None,
+                    case_number,
+                    confirmed_duplicate: None,
+                };
+                let n = file_for(conn, &Actor::of(&vstaff), filing)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 filed += 1;
                 let id = n.id;
                 let none = Extras::default;

@@ -589,6 +589,20 @@ struct City {
     assoc_staff: Uuid,
     presidents: [Uuid; 2],
     campaigns: Vec<Campaign>,
+    /// The last case number taken per year of filing (the counters filing continues from).
+    case_numbers: BTreeMap<i32, i32>,
+}
+
+impl City {
+    /// The next case number of this city for a need filed at `at` (the year in Asia/Shanghai,
+    /// every synthetic city's time zone).
+    fn case_number(&mut self, at: DateTime<Utc>) -> String {
+        use chrono::Datelike;
+        let year = at.with_timezone(&chrono_tz::Asia::Shanghai).year();
+        let seq = self.case_numbers.entry(year).or_insert(0);
+        *seq += 1;
+        format!("{}-{year}-{:06}", &self.unit.code[..6], *seq)
+    }
 }
 
 struct Town {
@@ -612,7 +626,8 @@ struct Village {
 
 const NEED_COLUMNS: &str = "id, city_id, town_id, village_id, person_id, category, description, urgency, state, loop, level, \
      handler_organization_id, assignee_user_id, assigned_site_id, referred_from_handler_id, referred_from_level, filed_by, due_at, \
-     overdue, ever_overdue, reopen_count, satisfaction, outcome, version, created_at, updated_at, closed_at";
+     overdue, ever_overdue, reopen_count, satisfaction, outcome, version, created_at, updated_at, closed_at, \
+     case_number, entered_state_at";
 
 const EVENT_COLUMNS: &str =
     "need_id, seq, city_id, action, from_state, to_state, level, handler_organization_id, actor_user_id, actor, at, payload, prev_hash, hash";
@@ -622,7 +637,7 @@ const LEDGER_COLUMNS: &str = "id, campaign_id, seq, city_id, entry, kind, item, 
 
 const PERSON_COLUMNS: &str = "id, city_id, town_id, village_id, name, id_number_enc, id_number_hash, id_number_masked, \
      disability_category, disability_grade, birth_date, gender, phone, address, guardian_name, guardian_phone, status, \
-     group_size, last_visited_at, created_at, updated_at";
+     group_size, last_visited_at, created_at, updated_at, phone_hash, guardian_phone_hash";
 
 /// Appends one ledger row, chained after the campaign's previous one.
 #[allow(clippy::too_many_arguments)]
@@ -859,6 +874,7 @@ fn generate(
             assoc_staff,
             presidents,
             campaigns: Vec::new(),
+            case_numbers: BTreeMap::new(),
         });
         for t in 0..16 {
             let ti = towns.len();
@@ -1191,11 +1207,13 @@ fn generate(
                 persons.int(1 + (i % 4) as i64);
                 persons.field(&rid.birth_date().to_string());
                 persons.field(rid.gender().as_str());
-                persons.field(&format!("138{:08}", i % 100_000_000));
+                let phone = format!("138{:08}", i % 100_000_000);
+                persons.field(&phone);
                 persons.field(&format!("{}{}号", v.unit.name, i % per_village + 1));
-                if i % 3 == 0 {
+                let guardian_phone = (i % 3 == 0).then(|| format!("137{:08}", i % 100_000_000));
+                if let Some(g) = &guardian_phone {
                     persons.field("监护人");
-                    persons.field(&format!("137{:08}", i % 100_000_000));
+                    persons.field(g);
                 } else {
                     persons.null();
                     persons.null();
@@ -1209,6 +1227,14 @@ fn generate(
                 }
                 persons.time(registered);
                 persons.time(registered);
+                for hash in [Some(&phone), guardian_phone.as_ref()]
+                    .map(|p| p.and_then(|p| pii.phone_index(p)))
+                {
+                    match hash {
+                        Some(h) => persons.bytes(&h),
+                        None => persons.null(),
+                    }
+                }
                 persons.end();
                 // three (or two) helpers of the village, rotating so no helper exceeds 10
                 for slot in 0..group as usize {
@@ -1291,8 +1317,18 @@ fn generate(
             balances.end();
         }
     }
+    // filing continues each city's numbering after the synthetic needs'
+    let mut counters = Copy::new("case_number_counters", "city_id, year, last_value");
+    for city in &cities {
+        for (year, last) in &city.case_numbers {
+            counters.uuid(city.unit.id);
+            counters.int(i64::from(*year));
+            counters.int(i64::from(*last));
+            counters.end();
+        }
+    }
     send(Chunk {
-        tables: vec![balances],
+        tables: vec![balances, counters],
         persons_done: p.persons,
     })?;
     Ok(())
@@ -1643,5 +1679,7 @@ fn need(
         Some(t) => r.time(t),
         None => r.null(),
     }
+    r.field(&city.case_number(created));
+    r.time(last_change);
     r.end();
 }

@@ -231,6 +231,7 @@ fn is_list(op: &Op) -> bool {
                 | "/api/v1/duty-roster"
                 | "/api/v1/audit-log"
                 | "/api/v1/webhooks"
+                | "/api/v1/inbox"
         )
 }
 
@@ -508,7 +509,7 @@ impl Ctx {
             }
             "need_reported" => {
                 let p = Box::pin(self.target("carrier", rel)).await;
-                id_of(app.post("/needs", root, json!({"person_id": p, "category": "assistive_device", "description": "需要一台轮椅"})).await.expect(201))
+                id_of(app.post("/needs", root, json!({"person_id": p, "category": "assistive_device", "description": "需要一台轮椅", "confirm_duplicate": true})).await.expect(201))
             }
             "need_registered_policy" | "need_registered_social" => {
                 let id = Box::pin(self.make("need_reported", rel)).await;
@@ -773,7 +774,7 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
                 None => uuid::Uuid::new_v4().to_string(),
             };
             body = Some(
-                json!({"person_id": person, "category": "medical", "description": "需要陪诊"}),
+                json!({"person_id": person, "category": "medical", "description": "需要陪诊", "confirm_duplicate": true}),
             );
         }
         ("POST", "/api/v1/needs/{id}/actions/{action}") => {

@@ -104,7 +104,7 @@ async fn steady_client(
             &mut out,
             "file",
             format!("{base}/api/v1/needs"),
-            json!({"person_id": person, "category": "medical", "description": "steady"}),
+            json!({"person_id": person, "category": "medical", "description": "steady", "confirm_duplicate": true}),
             &[],
         )
         .await;
@@ -170,7 +170,7 @@ async fn a_database_crash_is_503_with_retry_after_and_the_service_recovers_witho
                 .post(
                     "/needs",
                     w.tok("village_v1"),
-                    json!({"person_id": pid, "category": "medical", "description": "x"}),
+                    json!({"person_id": pid, "category": "medical", "description": "x", "confirm_duplicate": true}),
                 )
                 .await;
             assert!(
@@ -692,7 +692,7 @@ async fn file_and_act(
     'next: while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         i += 1;
         let key = format!("{tag}-{i}");
-        let body = json!({"person_id": person, "category": "assistive_device", "description": format!("fault {key}")});
+        let body = json!({"person_id": person, "category": "assistive_device", "description": format!("fault {key}"), "confirm_duplicate": true});
         let headers = [("Idempotency-Key", key.clone())];
         let (status, _, answer) = match send(
             &http,

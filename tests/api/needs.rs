@@ -629,14 +629,17 @@ async fn filing_honours_idempotency_keys_per_caller() {
         )
         .await;
     r.problem(422, "idempotency_key_reused");
-    // the key belongs to its caller: another user's same key is a new need
+    // the key belongs to its caller: another user's same key is a new need (confirmed, as the
+    // person now has an open rehabilitation need)
+    let mut confirmed = body.clone();
+    confirmed["confirm_duplicate"] = json!(true);
     let theirs = w
         .app
         .call_h(
             Method::POST,
             "/needs",
             Some(w.tok("town_t1")),
-            Some(body.clone()),
+            Some(confirmed.clone()),
             &[("Idempotency-Key", "k-1")],
         )
         .await;
@@ -669,7 +672,7 @@ async fn filing_honours_idempotency_keys_per_caller() {
             Method::POST,
             "/needs",
             Some(w.tok("village_v1")),
-            Some(body.clone()),
+            Some(confirmed.clone()),
             &[("Idempotency-Key", "k-2")],
         )
         .await

@@ -232,7 +232,7 @@ async fn the_sweeper_tells_the_handler_once_when_a_need_is_at_risk_and_once_when
     .await;
     w.step("officer_t1", &id, "accept", json!({})).await;
     // 10 days in, one day left: less than a quarter of the time remains
-    sql(&w, &format!("UPDATE needs SET updated_at = now() - interval '10 days', due_at = now() + interval '1 day' WHERE id = '{id}'")).await;
+    sql(&w, &format!("UPDATE needs SET entered_state_at = now() - interval '10 days', due_at = now() + interval '1 day' WHERE id = '{id}'")).await;
     let before = inbox_of(&w, "officer_t1").await.len();
     let report = w.sweep().await;
     assert_eq!(report.at_risk_notices, 1);

@@ -610,7 +610,7 @@ impl World {
     pub async fn need(&self, who: &str, person_id: &str) -> Value {
         let r = self
             .app
-            .post("/needs", self.tok(who), json!({"person_id": person_id, "category": "assistive_device", "description": "需要一台轮椅"}))
+            .post("/needs", self.tok(who), json!({"person_id": person_id, "category": "assistive_device", "description": "需要一台轮椅", "confirm_duplicate": true}))
             .await;
         r.expect(201).clone()
     }
@@ -692,6 +692,17 @@ impl World {
             .await
             .expect("sweep")
     }
+}
+
+/// The ids of a list answer's items, in order.
+pub fn item_ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 /// The boundary of every multipart body the tests build.

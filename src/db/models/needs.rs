@@ -74,17 +74,101 @@ pub struct NeedRow {
     pub updated_at: DateTime<Utc>,
     /// Closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// 工单号: `370883-2026-000123`.
+    pub case_number: String,
+    /// When it entered its current state (the last transition).
+    pub entered_state_at: DateTime<Utc>,
 }
 
-impl NeedRow {
-    /// The need as the state machine sees it.
-    pub fn view(&self) -> NeedView {
-        NeedView {
-            state: self.state,
-            loop_: self.loop_,
-            level: self.level,
+/// `view()` and `seat()` of a row holding a need's position and place.
+macro_rules! view_and_seat {
+    ($row:ty) => {
+        impl $row {
+            /// The need as the state machine sees it.
+            pub fn view(&self) -> NeedView {
+                NeedView {
+                    state: self.state,
+                    loop_: self.loop_,
+                    level: self.level,
+                }
+            }
+
+            /// Where the need sits and who holds it, as a caller's relation to it is worked out.
+            pub fn seat(&self) -> Seat {
+                Seat {
+                    city_id: self.city_id,
+                    town_id: self.town_id,
+                    village_id: self.village_id,
+                    handler_organization_id: self.handler_organization_id,
+                    assigned_site_id: self.assigned_site_id,
+                }
+            }
         }
-    }
+    };
+}
+
+view_and_seat!(NeedRow);
+view_and_seat!(DeskRow);
+
+/// Where a need sits in the tree and who holds it: what a caller's relation to it depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct Seat {
+    /// City.
+    pub city_id: Uuid,
+    /// Town.
+    pub town_id: Uuid,
+    /// Village.
+    pub village_id: Uuid,
+    /// Handling organisation.
+    pub handler_organization_id: Uuid,
+    /// Assigned extension site.
+    pub assigned_site_id: Option<Uuid>,
+}
+
+/// A need with what every need object shows beside it: the person's name, the village's name,
+/// and the kind of its handling organisation (what the caller's relation depends on).
+#[derive(Debug, Clone, Queryable)]
+pub struct NamedNeed {
+    /// The need.
+    pub need: NeedRow,
+    /// The person's name.
+    pub person_name: String,
+    /// The person's village's name.
+    pub village_name: String,
+    /// The handling organisation's kind word.
+    pub handler_kind: String,
+}
+
+/// An open need as the inbox weighs it: enough to decide whether it waits for the caller, in
+/// which bucket, and where it sorts.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = needs)]
+pub struct DeskRow {
+    /// Id.
+    pub id: Uuid,
+    /// City.
+    pub city_id: Uuid,
+    /// Town.
+    pub town_id: Uuid,
+    /// Village.
+    pub village_id: Uuid,
+    /// State.
+    pub state: State,
+    /// Loop.
+    #[diesel(column_name = loop_)]
+    pub loop_: Option<Loop>,
+    /// Level.
+    pub level: Level,
+    /// Handling organisation.
+    pub handler_organization_id: Uuid,
+    /// Assigned extension site.
+    pub assigned_site_id: Option<Uuid>,
+    /// Deadline of the current step.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Marked overdue by the sweeper.
+    pub overdue: bool,
+    /// When it entered its current state.
+    pub entered_state_at: DateTime<Utc>,
 }
 
 /// A need as filing writes it.
@@ -123,6 +207,10 @@ pub struct NewNeed<'a> {
     pub created_at: DateTime<Utc>,
     /// Last change (= filed).
     pub updated_at: DateTime<Utc>,
+    /// 工单号, taken for this filing.
+    pub case_number: &'a str,
+    /// Entered `reported` (= filed).
+    pub entered_state_at: DateTime<Utc>,
 }
 
 /// One event of a need's history.
@@ -185,6 +273,8 @@ impl EventRow {
 pub struct PersonPlace {
     /// The person.
     pub id: Uuid,
+    /// The person's name.
+    pub name: String,
     /// City.
     pub city_id: Uuid,
     /// Town.

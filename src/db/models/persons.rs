@@ -90,6 +90,42 @@ pub struct NewPersonRow {
     pub guardian_name: Option<String>,
     /// Guardian's phone.
     pub guardian_phone: Option<String>,
+    /// Keyed hash of the phone (current key).
+    pub phone_hash: Option<Vec<u8>>,
+    /// Keyed hash of the guardian's phone (current key).
+    pub guardian_phone_hash: Option<Vec<u8>>,
+}
+
+/// A person's personal data as a key rotation or the phone-hash fill reads it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = persons)]
+pub struct PiiRow {
+    /// Id.
+    pub id: Uuid,
+    /// Sealed ID number.
+    pub id_number_enc: Vec<u8>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Guardian's phone.
+    pub guardian_phone: Option<String>,
+    /// Keyed hash of the phone.
+    pub phone_hash: Option<Vec<u8>>,
+    /// Keyed hash of the guardian's phone.
+    pub guardian_phone_hash: Option<Vec<u8>>,
+}
+
+/// What a key rotation or the phone-hash fill writes (`None`: left as it is).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = persons)]
+pub struct PiiChanges {
+    /// The ID number sealed anew.
+    pub id_number_enc: Option<Vec<u8>>,
+    /// Its keyed hash under the current key.
+    pub id_number_hash: Option<Vec<u8>>,
+    /// The phone's keyed hash under the current key.
+    pub phone_hash: Option<Option<Vec<u8>>>,
+    /// The guardian's phone's keyed hash under the current key.
+    pub guardian_phone_hash: Option<Option<Vec<u8>>>,
 }
 
 /// The columns a `PATCH /persons/{id}` changes (`None`: left as it is; `Some(None)`: cleared).
@@ -110,6 +146,10 @@ pub struct PersonChanges {
     pub guardian_name: Option<Option<String>>,
     /// Guardian's phone.
     pub guardian_phone: Option<Option<String>>,
+    /// The phone's keyed hash (changes with the phone).
+    pub phone_hash: Option<Option<Vec<u8>>>,
+    /// The guardian's phone's keyed hash (changes with it).
+    pub guardian_phone_hash: Option<Option<Vec<u8>>>,
     /// Status word.
     pub status: Option<&'static str>,
     /// Village (a transfer).

@@ -107,3 +107,13 @@ pub async fn answer(
         .await
         .map(|_| ())
 }
+
+/// Whether a key was claimed before (answered, in flight or left over): its request is then a
+/// replay, a conflict or a reuse, never a new filing.
+pub async fn seen(conn: &mut AsyncPgConnection, user: Uuid, key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        idempotency_keys::table.find((user, key)),
+    ))
+    .get_result(conn)
+    .await
+}

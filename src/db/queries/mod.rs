@@ -26,3 +26,12 @@ pub mod unit;
 pub mod users;
 pub mod volunteers;
 pub mod webhooks;
+
+/// A LIKE pattern matching values that contain `text` literally (its `%`, `_` and `\\` escaped).
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -8,12 +8,33 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::cached::CachedBySql;
-use crate::db::models::needs::{EventRow, NeedRow, NewNeed, PersonPlace};
-use crate::db::queries::scope;
-use crate::db::schema::{need_access, need_events, needs, org_units};
+use crate::db::models::needs::{DeskRow, EventRow, NamedNeed, NeedRow, NewNeed, PersonPlace};
+use crate::db::queries::persons::Search;
+use crate::db::queries::{contains_pattern, scope};
+use crate::db::schema::{need_access, need_events, needs, org_units, organizations, persons};
 use crate::domain::caller::{Actor, Caller, Scope};
 use crate::domain::chain::event_hash;
 use crate::domain::need::{Category, Level, Loop, State};
+
+/// A boxed needs query joined to what every need object shows beside the need (the person's
+/// name, the village's name) and to its handler's kind, selecting a [`NamedNeed`]: names come
+/// with the rows, one query for a whole page.
+macro_rules! named {
+    ($query:expr) => {
+        $query
+            .inner_join(persons::table)
+            .inner_join(org_units::table.on(org_units::id.eq(needs::village_id)))
+            .inner_join(
+                organizations::table.on(organizations::id.eq(needs::handler_organization_id)),
+            )
+            .select((
+                NeedRow::as_select(),
+                persons::name,
+                org_units::name,
+                organizations::kind,
+            ))
+    };
+}
 
 /// One need in scope, or `NotFound`.
 pub async fn find_in_scope(
@@ -25,6 +46,131 @@ pub async fn find_in_scope(
         .filter(needs::id.eq(id))
         .select(NeedRow::as_select())
         .first(conn)
+        .await
+}
+
+/// One need in scope with its names, or `NotFound`.
+pub async fn find_named_in_scope(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> QueryResult<NamedNeed> {
+    named!(scope::needs(caller).filter(needs::id.eq(id)))
+        .first(conn)
+        .await
+}
+
+/// These needs with their names, whatever the scope (the caller has checked it), in no order.
+pub async fn named(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<NamedNeed>> {
+    named!(needs::table
+        .into_boxed()
+        .filter(needs::id.eq_any(ids.to_vec())))
+    .load(conn)
+    .await
+}
+
+/// Takes the next case number of a city for a filing now (`None` for a unit that is no city).
+/// Run it as a statement of its own, outside a long transaction: the city's counter row is
+/// locked until the statement's transaction ends.
+pub async fn take_case_number(
+    conn: &mut AsyncPgConnection,
+    city: Uuid,
+) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        number: Option<String>,
+    }
+    let t: Taken = diesel::sql_query("SELECT take_case_number($1, now()) AS number")
+        .bind::<diesel::sql_types::Uuid, _>(city)
+        .get_result(conn)
+        .await?;
+    Ok(t.number)
+}
+
+/// The oldest open need (not closed, not withdrawn) of a person in a category: (id, case number).
+pub async fn open_of_category(
+    conn: &mut AsyncPgConnection,
+    person: Uuid,
+    category: Category,
+) -> QueryResult<Option<(Uuid, String)>> {
+    needs::table
+        .filter(needs::person_id.eq(person))
+        .filter(needs::category.eq(category.as_str()))
+        .filter(needs::state.ne_all(vec![State::Closed.as_str(), State::Withdrawn.as_str()]))
+        .order(needs::id)
+        .select((needs::id, needs::case_number))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The ways an open need can reach one caller's desk, as the inbox asks for them.
+#[derive(Debug, Default, Clone)]
+pub struct Desk {
+    /// Needs these organisations handle (the caller's own; the association, for its staff).
+    pub handlers: Vec<Uuid>,
+    /// Every open need of this village (village staff register, refer and follow up there).
+    pub village: Option<Uuid>,
+    /// Policy needs of this town awaiting referral (town staff refer).
+    pub refer_town: Option<Uuid>,
+    /// Needs assigned to this extension site.
+    pub site: Option<Uuid>,
+}
+
+/// The open needs in scope that reach a desk one of its ways: a prefilter read through the
+/// inbox indexes (per handler, village, town, site), never a scan of the city; whether each
+/// really waits for the caller is the service's to decide.
+pub async fn desk(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    d: &Desk,
+) -> QueryResult<Vec<DeskRow>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    type Arm = Box<dyn BoxableExpression<needs::table, diesel::pg::Pg, SqlType = Bool>>;
+    let mut arms: Vec<Arm> = Vec::new();
+    if !d.handlers.is_empty() {
+        arms.push(Box::new(
+            needs::handler_organization_id.eq_any(d.handlers.clone()),
+        ));
+    }
+    if let Some(v) = d.village {
+        arms.push(Box::new(needs::village_id.eq(v)));
+    }
+    if let Some(t) = d.refer_town {
+        // the predicate of needs_inbox_refer_idx, written out so the planner matches it
+        arms.push(Box::new(needs::town_id.eq(t).and(sql::<Bool>(
+            "needs.state = 'registered' AND needs.loop = 'policy'",
+        ))));
+    }
+    if let Some(site) = d.site {
+        arms.push(Box::new(needs::assigned_site_id.assume_not_null().eq(site)));
+    }
+    let Some(first) = arms.pop() else {
+        return Ok(Vec::new());
+    };
+    let any: Arm = arms
+        .into_iter()
+        .fold(first, |acc, arm| Box::new(acc.or(arm)));
+    scope::needs(caller)
+        .filter(sql::<Bool>("needs.state NOT IN ('closed', 'withdrawn')"))
+        .filter(any)
+        .select(DeskRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The kinds of these organisations, by id (a desk's few handlers, read by primary key rather
+/// than joined, which at a province's size would hash the whole table).
+pub async fn org_kinds(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    organizations::table
+        .filter(organizations::id.eq_any(ids.to_vec()))
+        .select((organizations::id, organizations::kind))
+        .load(conn)
         .await
 }
 
@@ -96,20 +242,28 @@ pub struct NeedFilter {
     pub assignee_user_id: Option<Uuid>,
     /// One person's needs.
     pub person_id: Option<Uuid>,
+    /// `?q=`: the exact case number, the person's name containing it, or the person's phone.
+    pub search: Option<Search>,
 }
 
-/// A page of needs in scope, by id, after `after`; `limit` rows at most.
+/// A page of needs in scope with their names, by id, after `after`; `limit` rows at most.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     f: &NeedFilter,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<NeedRow>> {
-    let mut query = scope::needs(caller)
-        .select(NeedRow::as_select())
-        .order(needs::id)
-        .limit(limit);
+) -> QueryResult<Vec<NamedNeed>> {
+    let mut query = named!(scope::needs(caller)).order(needs::id).limit(limit);
+    if let Some(s) = &f.search {
+        query = query.filter(
+            needs::case_number
+                .eq(s.text.clone())
+                .or(persons::name.ilike(contains_pattern(&s.text)))
+                .or(persons::phone_hash.eq_any(s.phone_hashes.clone()))
+                .or(persons::guardian_phone_hash.eq_any(s.phone_hashes.clone())),
+        );
+    }
     if let Some(s) = f.state {
         query = query.filter(needs::state.eq(s.as_str()));
     }
@@ -230,6 +384,7 @@ pub async fn save_transition(
             needs::version.eq(n.version),
             needs::updated_at.eq(n.updated_at),
             needs::closed_at.eq(n.closed_at),
+            needs::entered_state_at.eq(n.entered_state_at),
         )),
     )
     .execute(conn)

@@ -86,8 +86,7 @@ pub async fn page(
             notifications::at,
             notifications::kind,
             notifications::need_id,
-            // the need's case number (issue 14's case numbers fill it in)
-            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("NULL::text"),
+            needs::case_number.nullable(),
             notifications::title,
             notifications::read_at,
         ))

@@ -59,18 +59,23 @@ pub async fn city_ids(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Uuid>> {
         .await
 }
 
-/// Today in the city's time zone (Asia/Shanghai unless the city says otherwise).
-pub async fn city_today(conn: &mut AsyncPgConnection, city: Uuid) -> QueryResult<NaiveDate> {
+/// The city's time zone (Asia/Shanghai unless the city says otherwise).
+pub async fn city_tz(conn: &mut AsyncPgConnection, city: Uuid) -> QueryResult<chrono_tz::Tz> {
     let tz: Option<String> = city_settings::table
         .find(city)
         .select(city_settings::time_zone)
         .first(conn)
         .await
         .optional()?;
-    let tz: chrono_tz::Tz = tz
+    Ok(tz
         .as_deref()
         .and_then(|t| t.parse().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai);
+        .unwrap_or(chrono_tz::Asia::Shanghai))
+}
+
+/// Today in the city's time zone (Asia/Shanghai unless the city says otherwise).
+pub async fn city_today(conn: &mut AsyncPgConnection, city: Uuid) -> QueryResult<NaiveDate> {
+    let tz = city_tz(conn, city).await?;
     let now = Utc::now().with_timezone(&tz);
     Ok(NaiveDate::from_ymd_opt(now.year(), now.month(), now.day())
         .unwrap_or_else(|| Utc::now().date_naive()))

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::db::models::helpers::HelperRow;
 use crate::db::models::persons::{
-    NewMember, NewPersonRow, NewVisit, PersonChanges, PersonRow, VisitRow,
+    NewMember, NewPersonRow, NewVisit, PersonChanges, PersonRow, PiiChanges, PiiRow, VisitRow,
 };
-use crate::db::queries::scope;
+use crate::db::queries::{contains_pattern, scope};
 use crate::db::schema::{city_settings, contact_group_members, helpers, persons, visits};
 use crate::domain::caller::Caller;
 
@@ -64,10 +64,22 @@ pub struct PersonFilter {
     pub id_hashes: Option<Vec<Vec<u8>>>,
     /// The name contains this (matched literally).
     pub name_contains: Option<String>,
+    /// `?q=`: the name contains the text, or a phone (own or guardian's) hashes to one of these.
+    pub search: Option<Search>,
     /// Rows after this id.
     pub after: Option<Uuid>,
     /// How many rows.
     pub limit: i64,
+}
+
+/// A search box's text, and the keyed hashes of the phone number it may be.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// What was typed, trimmed.
+    pub text: String,
+    /// Its phone hashes (current key, and the previous one during a rotation); empty when the
+    /// text is no phone number.
+    pub phone_hashes: Vec<Vec<u8>>,
 }
 
 /// A page of the persons in scope, by id.
@@ -108,11 +120,15 @@ pub async fn list(
         query = query.filter(persons::id_number_hash.eq_any(hashes));
     }
     if let Some(n) = f.name_contains {
-        let escaped = n
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        query = query.filter(persons::name.like(format!("%{escaped}%")));
+        query = query.filter(persons::name.like(contains_pattern(&n)));
+    }
+    if let Some(s) = f.search {
+        query = query.filter(
+            persons::name
+                .ilike(contains_pattern(&s.text))
+                .or(persons::phone_hash.eq_any(s.phone_hashes.clone()))
+                .or(persons::guardian_phone_hash.eq_any(s.phone_hashes)),
+        );
     }
     if let Some(after) = f.after {
         query = query.filter(persons::id.gt(after));
@@ -317,4 +333,47 @@ pub async fn registered(
         }));
     }
     Ok(out)
+}
+
+/// A batch of persons' personal data after `after`, by id; `unhashed` keeps only the rows with a
+/// phone whose keyed hash is missing (an index holds exactly those).
+pub async fn pii_batch(
+    conn: &mut AsyncPgConnection,
+    after: Uuid,
+    limit: i64,
+    unhashed: bool,
+) -> QueryResult<Vec<PiiRow>> {
+    let mut q = persons::table
+        .filter(persons::id.gt(after))
+        .order(persons::id)
+        .limit(limit)
+        .select(PiiRow::as_select())
+        .into_boxed();
+    if unhashed {
+        // the predicate of persons_phone_unhashed_idx, word for word
+        q = q.filter(diesel::dsl::sql::<Bool>(
+            "((phone IS NOT NULL AND phone_hash IS NULL) \
+               OR (guardian_phone IS NOT NULL AND guardian_phone_hash IS NULL))",
+        ));
+    }
+    q.load(conn).await
+}
+
+/// Writes re-sealed or re-hashed personal data, if the row still holds what was read (a row
+/// changed meanwhile is left for the next run). Returns the rows changed (0 or 1).
+pub async fn update_pii(
+    conn: &mut AsyncPgConnection,
+    read: &PiiRow,
+    changes: &PiiChanges,
+) -> QueryResult<usize> {
+    diesel::update(
+        persons::table
+            .filter(persons::id.eq(read.id))
+            .filter(persons::id_number_enc.eq(&read.id_number_enc))
+            .filter(persons::phone.is_not_distinct_from(&read.phone))
+            .filter(persons::guardian_phone.is_not_distinct_from(&read.guardian_phone)),
+    )
+    .set(changes)
+    .execute(conn)
+    .await
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod helpers;
 pub mod import;
+pub mod inbox;
 pub mod needs;
 pub mod notifications;
 pub mod org_units;

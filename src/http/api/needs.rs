@@ -19,7 +19,7 @@ pub async fn list(
     q: Query<NeedQuery>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    Ok(ok(&svc::list(&mut conn, &caller, q.0).await?))
+    Ok(ok(&svc::list(&mut conn, &caller, &state.pii, q.0).await?))
 }
 
 /// `GET /api/v1/needs/{id}`: one need, with its version as `ETag`.
@@ -55,7 +55,7 @@ pub async fn events(
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the first answer for the same key and body")),
     security(("bearer" = [])), responses(
     (status = 201, body = NeedOut), (status = 403, body = crate::http::error::Problem),
-    (status = 409, description = "the same key is still in flight", body = crate::http::error::Problem),
+    (status = 409, description = "the same key is still in flight (`conflict`), or the person already has an open need of this category (`possible_duplicate`, naming `existing_need_id` and `existing_case_number`; send `confirm_duplicate: true` to file it all the same)", body = crate::http::error::Problem),
     (status = 422, description = "invalid fields, or `idempotency_key_reused`", body = crate::http::error::Problem)))]
 pub async fn create(
     caller: Caller,

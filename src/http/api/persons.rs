@@ -90,7 +90,7 @@ pub async fn patch(
     let mut conn = state.conn().await?;
     // read now, refused only after the 404 and the 403
     let expected = if_match(&req);
-    let out = svc::patch(&mut conn, &caller, id, expected, || body.json()).await?;
+    let out = svc::patch(&mut conn, &caller, &state.pii, id, expected, || body.json()).await?;
     Ok(with_etag(HttpResponse::Ok(), &out))
 }
 

@@ -1,0 +1,10 @@
+DROP INDEX needs_inbox_site_idx;
+DROP INDEX needs_inbox_refer_idx;
+DROP INDEX needs_inbox_village_idx;
+DROP INDEX needs_inbox_handler_idx;
+DROP INDEX persons_name_trgm_idx;
+DROP INDEX persons_phone_unhashed_idx;
+DROP INDEX persons_guardian_phone_hash_idx;
+DROP INDEX persons_phone_hash_idx;
+ALTER TABLE persons DROP COLUMN guardian_phone_hash;
+ALTER TABLE persons DROP COLUMN phone_hash;
