@@ -78,7 +78,8 @@ cleanup() {
 }
 trap cleanup EXIT
 # no SLA sweeper: the run is then the same from one time to the next
-BIND_ADDR=127.0.0.1:$PORT SWEEP_INTERVAL_SECS=0 "$BIN" serve >"$OUT/server.log" 2>&1 &
+# no webhook deliveries while fuzzing: generated URLs must never be tried
+BIND_ADDR=127.0.0.1:$PORT SWEEP_INTERVAL_SECS=0 WEBHOOK_POLL_MS=0 "$BIN" serve >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do
   if python3 - "$BASE/readyz" <<'PY' 2>/dev/null; then break; fi
