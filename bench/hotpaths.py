@@ -382,9 +382,10 @@ CREATE TEMP TABLE nb ON COMMIT DROP AS
     (SELECT g AS k, 1 + floor(random() * {src_rows})::int AS sk FROM generate_series(1, {m}) g) g
     JOIN bench.act_src s ON s.k = g.sk;
 INSERT INTO needs (id, city_id, town_id, village_id, person_id, category, description, urgency, state, loop, level,
-                   handler_organization_id, due_at, version, created_at, updated_at)
+                   handler_organization_id, due_at, version, created_at, updated_at, case_number)
   SELECT need_id, city_id, town_id, village_id, person_id, 'rehabilitation', 'bench prepared', 'normal', '{state}', 'social',
-         '{level}', handler_id, now() + interval '15 days', {version}, now() - interval '2 days', now() - interval '1 day' FROM nb;
+         '{level}', handler_id, now() + interval '15 days', {version}, now() - interval '2 days', now() - interval '1 day',
+         take_case_number(city_id, now()) FROM nb;
 INSERT INTO need_events (need_id, seq, city_id, action, from_state, to_state, level, handler_organization_id,
                          actor_user_id, actor, at, payload, prev_hash, hash)
   SELECT nb.need_id, s.seq, nb.city_id, s.action, s.from_state, s.to_state, CASE WHEN s.seq = 3 THEN 'town' ELSE 'village' END,
@@ -434,7 +435,7 @@ def read_lines(pg, d, ep, tokens, batch=None):
     if ep == "file":
         rows = pg.run("SELECT user_id, person_id FROM bench.file_t ORDER BY k")
         return [req("POST", "/api/v1/needs", tokens[u],
-                    json.dumps({"person_id": p, "category": "rehabilitation", "description": "bench"})) for u, p in rows]
+                    json.dumps({"person_id": p, "category": "rehabilitation", "description": "bench", "confirm_duplicate": True})) for u, p in rows]
     if ep in ("coverage", "sla"):
         return [req("GET", f"/api/v1/reports/{ep}?org_unit_id={d.city}", tokens[d.admin[0]])] * 4
     if ep in ("accept", "escalate"):
