@@ -26,6 +26,7 @@ use crate::domain::roles::{OrgKind, PersonStatus, Role};
 use crate::domain::sla::{default_hours, reachable};
 use crate::error::{Error, FieldError, Result};
 use crate::service::events;
+use crate::service::filters::word;
 use crate::service::handover::on_duty;
 use crate::service::page::{Page, Paged, SeqPage};
 
@@ -323,21 +324,6 @@ pub struct EventQuery {
     pub limit: Option<i64>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
-}
-
-/// A filter word, or 422 naming the parameter.
-fn word<T>(
-    field: &str,
-    raw: Option<String>,
-    parse: fn(&str) -> Option<T>,
-    words: String,
-) -> Result<Option<T>> {
-    match raw {
-        None => Ok(None),
-        Some(r) => parse(&r)
-            .map(Some)
-            .ok_or_else(|| Error::field(field, format!("must be one of {words}"))),
-    }
 }
 
 /// Needs in scope, filtered, keyset-paginated, each with its names and the caller's allowed

@@ -404,19 +404,7 @@ fn needs_columns() -> Vec<Column> {
         columns.push(Column::new(format!("by_level.{l}"), zh));
     }
     for &c in Category::ALL {
-        let zh = match c {
-            Category::Rehabilitation => "康复",
-            Category::AssistiveDevice => "辅具",
-            Category::Education => "教育",
-            Category::Employment => "就业",
-            Category::Allowance => "补贴",
-            Category::Medical => "医疗",
-            Category::Housing => "住房",
-            Category::DailyCare => "生活照料",
-            Category::Culture => "文化",
-            Category::LegalAid => "法律援助",
-            Category::Other => "其他",
-        };
+        let zh = c.zh();
         columns.push(Column::new(
             format!("by_category.{c}"),
             format!("类别-{zh}"),
