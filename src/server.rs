@@ -2,12 +2,11 @@
 
 use actix_web::{web, HttpServer};
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::{self, DbPool, SessionLimits};
-use crate::http::{AppState, Metrics};
+use crate::http::AppState;
 use secrecy::ExposeSecret;
 
 /// Builds the shared state from configuration and a pool.
@@ -20,7 +19,6 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
         ),
         pii: config.pii_cipher(),
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
-        metrics: Arc::new(Metrics::default()),
         trusted_proxies: config.trusted_proxies.clone(),
         webhook_allow_private: config.webhooks.allow_private,
     })

@@ -5,12 +5,12 @@ pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod prometheus;
 pub mod routes;
 
 pub mod api;
 
 use actix_web::{dev::Service, web, App, HttpResponse};
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::auth::tokens::TokenKeys;
@@ -28,8 +28,6 @@ pub struct AppState {
     pub pii: PiiCipher,
     /// Refresh-token lifetime in seconds.
     pub refresh_ttl_secs: i64,
-    /// Request counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may target private addresses.
@@ -39,19 +37,11 @@ pub struct AppState {
 impl AppState {
     /// A pooled connection, or 503 when the database cannot give one in time.
     pub async fn conn(&self) -> AppResult<DbConn> {
-        self.pool.get().await.map_err(AppError::from)
+        let asked = Instant::now();
+        let conn = self.pool.get().await;
+        ::metrics::histogram!("zhucan_db_pool_wait_seconds").record(asked.elapsed().as_secs_f64());
+        conn.map_err(AppError::from)
     }
-}
-
-/// Prometheus counters kept in process.
-#[derive(Default)]
-pub struct Metrics {
-    /// Requests by status class (index 1..=5).
-    pub responses: [std::sync::atomic::AtomicU64; 6],
-    /// Sum of request durations in microseconds.
-    pub duration_us: std::sync::atomic::AtomicU64,
-    /// Requests answered.
-    pub requests: std::sync::atomic::AtomicU64,
 }
 
 /// Builds the actix application with every route, limit and error mapping.
@@ -66,35 +56,38 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let metrics = state.metrics.clone();
+    prometheus::install();
     App::new()
         .app_data(state)
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .wrap_fn(move |req, srv| {
             let started = Instant::now();
-            let metrics = metrics.clone();
             // the access log names the method and the path, never the query string (a lookup
-            // by ID number carries it there) nor a body
+            // by ID number carries it there) nor a body; the metrics name the route's pattern
             let method = req.method().clone();
             let path = req.path().to_string();
+            let route = req
+                .match_pattern()
+                .map(|p| route_label(&p))
+                .unwrap_or_else(|| "unrouted".to_string());
             let fut = srv.call(req);
             async move {
-                use std::sync::atomic::Ordering::Relaxed;
                 let res = fut.await?;
-                let class = (res.status().as_u16() / 100) as usize;
-                if let Some(c) = metrics.responses.get(class) {
-                    c.fetch_add(1, Relaxed);
-                }
-                metrics.requests.fetch_add(1, Relaxed);
                 let elapsed = started.elapsed();
-                metrics
-                    .duration_us
-                    .fetch_add(elapsed.as_micros() as u64, Relaxed);
+                let status = res.status().as_u16();
+                let labels = [
+                    ("method", method.to_string()),
+                    ("route", route),
+                    ("status", format!("{}xx", status / 100)),
+                ];
+                ::metrics::counter!("zhucan_http_requests_total", &labels).increment(1);
+                ::metrics::histogram!("zhucan_http_request_duration_seconds", &labels[..2])
+                    .record(elapsed.as_secs_f64());
                 tracing::info!(
                     target: "zhucan::access",
                     %method,
                     path = %path,
-                    status = res.status().as_u16(),
+                    status,
                     ms = elapsed.as_secs_f64() * 1000.0,
                     "request"
                 );
@@ -105,6 +98,34 @@ pub fn app(
         .default_service(web::to(|req: actix_web::HttpRequest| async move {
             Err::<HttpResponse, _>(unrouted(req.path()))
         }))
+}
+
+/// A route pattern as a metric label: `{id}` without the UUID pattern the router matches it by.
+fn route_label(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut depth = 0usize;
+    let mut in_pattern = false;
+    for c in pattern.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push(c);
+                }
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    in_pattern = false;
+                    out.push(c);
+                }
+            }
+            ':' if depth == 1 => in_pattern = true,
+            _ if depth == 0 || (depth == 1 && !in_pattern) => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// What an unrouted request gets: 405 with `Allow` when the path is served with other methods,
@@ -134,5 +155,17 @@ fn path_matches(pattern: &str, path: &str) -> bool {
             (Some(w), Some(g)) if w == g => {}
             _ => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_route_label_drops_the_segment_pattern() {
+        assert_eq!(
+            super::route_label("/api/v1/needs/{id:[0-9A-F]{8}-[0-9A-F]{4}}/actions/{action}"),
+            "/api/v1/needs/{id}/actions/{action}"
+        );
+        assert_eq!(super::route_label("/healthz"), "/healthz");
     }
 }

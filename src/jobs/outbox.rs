@@ -172,7 +172,11 @@ async fn claim(
         per_webhook: per_webhook(settings),
         lease: lease(settings),
     };
-    Ok(svc::claim(&mut conn, limits, &busy).await?)
+    let rows = svc::claim(&mut conn, limits, &busy).await?;
+    // outbox lag: how long the oldest event still waiting for delivery has waited
+    let lag = svc::outbox_lag_seconds(&mut conn).await?;
+    metrics::gauge!("zhucan_webhook_outbox_lag_seconds").set(lag);
+    Ok(rows)
 }
 
 /// Sends one claimed row and records the attempt, retrying the record while the database is
@@ -194,6 +198,8 @@ async fn deliver(
         };
         match recorded.await {
             Ok(Some(outcome)) => {
+                metrics::counter!("zhucan_webhook_deliveries_total", "outcome" => outcome.to_string())
+                    .increment(1);
                 tracing::debug!(event_id = %row.event_id, webhook_id = %row.webhook_id, outcome, status = ?attempt.status, "webhook attempt");
                 if outcome == "dead" {
                     tracing::warn!(event_id = %row.event_id, webhook_id = %row.webhook_id, error = ?attempt.error, "webhook delivery dead after its last attempt");

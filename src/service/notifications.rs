@@ -200,7 +200,14 @@ async fn tell(
         })
         .collect();
     q::insert(conn, &rows).await?;
+    written(kind, rows.len());
     Ok(rows.len())
+}
+
+/// Counts notifications written, by kind, for `/metrics`.
+fn written(kind: &str, n: usize) {
+    metrics::counter!("zhucan_notifications_written_total", "kind" => kind.to_string())
+        .increment(n as u64);
 }
 
 /// The notifications an event brings, written in its transaction (`events::record` calls this).
@@ -301,6 +308,7 @@ pub async fn visit_reminders(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -
                     })
                     .collect();
                 q::insert(conn, &rows).await?;
+                written("visit_due", rows.len());
                 Ok(rows.len())
             })
             .await?;

@@ -477,3 +477,11 @@ pub async fn record_attempt(
         .await?;
     Ok(written.then_some(outcome))
 }
+
+/// Seconds the oldest pending outbox row has waited (0 when none waits).
+pub async fn outbox_lag_seconds(conn: &mut AsyncPgConnection) -> Result<f64> {
+    let oldest = q::oldest_pending(conn).await?;
+    Ok(oldest.map_or(0.0, |at| {
+        (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+    }))
+}

@@ -62,6 +62,31 @@ async fn health_readiness_metrics_and_docs_answer() {
         .expect(200);
     let m = app.call(Method::GET, "/metrics", None, None).await;
     assert!(m.text.contains("zhucan_http_requests_total"));
+    // per-route latency histograms, labelled by the route's pattern (never the id in the path)
+    let w = world_in(spawn_app().await).await;
+    let p = w.person("village_v1", "v1", 1).await;
+    let id = p["id"].as_str().unwrap_or("").to_string();
+    w.app
+        .get(&format!("/persons/{id}"), w.tok("village_v1"))
+        .await
+        .expect(200);
+    let m = w.app.call(Method::GET, "/metrics", None, None).await;
+    assert!(
+        m.text
+            .contains("zhucan_http_request_duration_seconds_bucket"),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text.contains(r#"route="/api/v1/persons/{id}""#),
+        "{}",
+        m.text
+    );
+    assert!(!m.text.contains(&id), "a path's id never becomes a label");
+    assert!(m.text.contains("zhucan_db_pool_wait_seconds"));
+    assert!(m
+        .text
+        .contains(r#"zhucan_db_pool_connections{state="max"}"#));
     let d = app.call(Method::GET, "/docs", None, None).await;
     assert_eq!(d.status.as_u16(), 200);
     assert!(d.text.contains("openapi.json"));

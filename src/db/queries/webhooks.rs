@@ -202,3 +202,14 @@ pub async fn deliveries(
     }
     q.load(conn).await
 }
+
+/// When the oldest pending outbox row was written, if any row waits.
+pub async fn oldest_pending(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<Option<chrono::DateTime<chrono::Utc>>> {
+    webhook_outbox::table
+        .filter(webhook_outbox::status.eq("pending"))
+        .select(diesel::dsl::min(webhook_outbox::created_at))
+        .first(conn)
+        .await
+}

@@ -1,7 +1,6 @@
 //! Liveness, readiness, metrics and the API document.
 
 use actix_web::{web, HttpResponse};
-use std::sync::atomic::Ordering::Relaxed;
 
 use crate::http::error::AppResult;
 use crate::http::AppState;
@@ -27,41 +26,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(prometheus_text(&state))
-}
-
-/// The counters and the pool's gauges in the Prometheus text format.
-fn prometheus_text(state: &AppState) -> String {
-    let m = &state.metrics;
-    let pool = state.pool.status();
-    let mut out = String::new();
-    out.push_str("# HELP zhucan_http_requests_total Requests answered.\n# TYPE zhucan_http_requests_total counter\n");
-    for (class, c) in m.responses.iter().enumerate().skip(1) {
-        out.push_str(&format!(
-            "zhucan_http_requests_total{{class=\"{class}xx\"}} {}\n",
-            c.load(Relaxed)
-        ));
-    }
-    out.push_str("# HELP zhucan_http_request_duration_seconds_sum Time spent answering.\n# TYPE zhucan_http_request_duration_seconds_sum counter\n");
-    out.push_str(&format!(
-        "zhucan_http_request_duration_seconds_sum {}\n",
-        m.duration_us.load(Relaxed) as f64 / 1e6
-    ));
-    out.push_str("# HELP zhucan_db_pool_connections Pooled connections.\n# TYPE zhucan_db_pool_connections gauge\n");
-    out.push_str(&format!(
-        "zhucan_db_pool_connections{{state=\"size\"}} {}\n",
-        pool.size
-    ));
-    out.push_str(&format!(
-        "zhucan_db_pool_connections{{state=\"available\"}} {}\n",
-        pool.available
-    ));
-    out.push_str(&format!(
-        "zhucan_db_pool_connections{{state=\"max\"}} {}\n",
-        pool.max_size
-    ));
-    out.push_str(&format!("zhucan_db_pool_waiting {}\n", pool.waiting));
-    out
+        .body(crate::http::prometheus::render(&state.pool))
 }
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3 document.
