@@ -4,13 +4,13 @@
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::db::queries::unit;
+use crate::db::queries::org_units;
 use crate::domain::caller::Caller;
 use crate::error::{Error, Result};
 
 /// 404 unless the city exists.
 pub async fn exists(conn: &mut AsyncPgConnection, city: Uuid) -> Result<()> {
-    if unit::city_exists(conn, city).await? {
+    if org_units::city_exists(conn, city).await? {
         Ok(())
     } else {
         Err(Error::NotFound)

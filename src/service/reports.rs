@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::db::models::org::{UnitName, UnitRow};
 use crate::db::models::reports::{
     AttentionRow, CampaignFiguresRow, GroupRow, SlaEventsRow, SlaNeedsRow,
 };
-use crate::db::models::unit::{UnitName, UnitRow};
+use crate::db::queries::org_units;
 use crate::db::queries::reports::{self as q, Grouped, HoursBy};
-use crate::db::queries::unit;
 use crate::domain::caller::Caller;
 use crate::domain::need::{Category, Level, Loop, State};
 use crate::error::{Error, Result};
@@ -199,7 +199,7 @@ impl Preamble {
                 )
             })?,
         };
-        let unit = unit::in_scope(conn, caller.scope, unit_id).await?;
+        let unit = org_units::in_scope(conn, caller.scope, unit_id).await?;
         let tz: chrono_tz::Tz = q::time_zone(conn, unit.city_id)
             .await?
             .as_deref()
@@ -233,7 +233,7 @@ impl Preamble {
 
     /// The child units, in code order (read after the figures, as the bench scripts were captured).
     async fn children(&self, conn: &mut AsyncPgConnection) -> Result<Vec<UnitRef>> {
-        let rows = unit::children(conn, self.unit.id).await?;
+        let rows = org_units::children(conn, self.unit.id).await?;
         Ok(rows.into_iter().map(UnitRef::from).collect())
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::models::volunteers::{NewServiceRecord, NewTeam, ServiceRow, TeamRow};
 use crate::db::queries::needs::find_in_scope;
-use crate::db::queries::unit;
+use crate::db::queries::org_units;
 use crate::db::queries::volunteers::{self as q, RecordFilter};
 use crate::domain::caller::Caller;
 use crate::domain::roles::Role;
@@ -128,7 +128,7 @@ pub async fn create_team(
             errors.push(FieldError::new("org_unit_id", "is required"));
             None
         }
-        Some(u) => match unit::in_scope(conn, caller.scope, u).await {
+        Some(u) => match org_units::in_scope(conn, caller.scope, u).await {
             Ok(u) => Some(u),
             Err(diesel::result::Error::NotFound) => {
                 errors.push(FieldError::new("org_unit_id", "no such unit in your scope"));

@@ -15,7 +15,6 @@ pub mod reports;
 pub mod roster;
 pub mod sla;
 pub mod tokens;
-pub mod unit;
 pub mod users;
 pub mod volunteers;
 pub mod webhooks;

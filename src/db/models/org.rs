@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, organizations};
@@ -93,4 +94,18 @@ pub struct NewOrganization<'a> {
     pub site_type: Option<&'a str>,
     /// A branch's association.
     pub parent_organization_id: Option<Uuid>,
+}
+
+/// A unit by id, kind and name (a report's child units).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct UnitName {
+    /// Id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// `city`, `town`, `village`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// Name.
+    #[diesel(sql_type = Text)]
+    pub name: String,
 }

@@ -22,7 +22,6 @@ pub mod roster;
 pub mod scope;
 pub mod sla;
 pub mod tokens;
-pub mod unit;
 pub mod users;
 pub mod volunteers;
 pub mod webhooks;

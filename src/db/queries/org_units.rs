@@ -1,12 +1,13 @@
 //! Org units: read in scope, listed, created (with a city's settings row).
 
 use diesel::prelude::*;
+use diesel::sql_types::Uuid as SqlUuid;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::scope;
-use crate::db::models::org::{NewUnit, UnitRow};
+use crate::db::models::org::{NewUnit, UnitName, UnitRow};
 use crate::db::schema::{city_settings, org_units};
 use crate::domain::caller::Scope;
 use crate::domain::roles::UnitKind;
@@ -74,4 +75,23 @@ pub async fn insert_city_settings(conn: &mut AsyncPgConnection, city: Uuid) -> Q
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Whether a city of this id exists.
+pub async fn city_exists(conn: &mut AsyncPgConnection, city: uuid::Uuid) -> QueryResult<bool> {
+    let n: i64 = org_units::table
+        .filter(org_units::id.eq(city))
+        .filter(org_units::kind.eq("city"))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// The child units of a unit, in code order.
+pub async fn children(conn: &mut AsyncPgConnection, unit: Uuid) -> QueryResult<Vec<UnitName>> {
+    diesel::sql_query("SELECT id, kind, name FROM org_units WHERE parent_id = $1 ORDER BY code")
+        .bind::<SqlUuid, _>(unit)
+        .load(conn)
+        .await
 }

@@ -12,11 +12,11 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::models::org::UnitRow;
 use crate::db::models::reports::{
     AttentionRow, CampaignFiguresRow, ClosedRow, CoverageRow, FundsRow, HoursByRow, NeedsRow,
     SlaEventsRow, SlaNeedsRow, VolunteersRow,
 };
-use crate::db::models::unit::UnitRow;
 use crate::db::schema::city_settings;
 
 /// The rows of a grouped query: the unit's totals, and (unless the unit is a village) a row per
