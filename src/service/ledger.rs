@@ -6,11 +6,11 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::models::ledger::{BalanceMove, LedgerEntry};
 use crate::db::queries::{campaigns, ledger};
+use crate::domain::chain;
 use crate::error::{Error, Result};
 
 /// A ledger row.
@@ -124,12 +124,9 @@ pub fn entry_hash(prev: Option<&[u8]>, e: &LedgerEntry) -> Vec<u8> {
         "kind": e.kind, "item": e.item, "unit": e.unit, "amount": e.amount, "value_fen": e.value_fen,
         "donation_id": e.donation_id, "need_id": e.need_id, "reverses_id": e.reverses_id,
         "donor_name": e.donor_name, "channel": e.channel, "received_on": e.received_on, "note": e.note,
-        "actor_user_id": e.actor_user_id, "at": e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "actor_user_id": e.actor_user_id, "at": chain::stamp(e.at),
     });
-    let mut h = Sha256::new();
-    h.update(prev.unwrap_or(&[]));
-    h.update(content.to_string().as_bytes());
-    h.finalize().to_vec()
+    chain::link(prev, &content)
 }
 
 /// Locks a campaign for ledger writes (serialises its movements); returns its city.
