@@ -1,7 +1,7 @@
 //! Sign-in, tokens and their revocation.
 
 use crate::support::*;
-use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::RunQueryDsl;
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::json;
@@ -145,14 +145,6 @@ async fn fail_times(app: &TestApp, n: usize, tag: &str, forwarded_for: Option<&s
     }
 }
 
-async fn sql(app: &TestApp, statement: &str) {
-    app.db()
-        .await
-        .batch_execute(statement)
-        .await
-        .expect(statement);
-}
-
 async fn count(app: &TestApp, table: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -235,11 +227,9 @@ async fn the_thirty_first_failure_of_a_minute_from_one_address_is_refused() {
         .await
         .problem(429, "rate_limited");
     // refused attempts are not failures: once the minute has passed the address may sign in
-    sql(
-        &w.app,
-        "UPDATE login_failures SET at = at - interval '61 seconds'",
-    )
-    .await;
+    w.app
+        .sql("UPDATE login_failures SET at = at - interval '61 seconds'")
+        .await;
     attempt(&w.app, "village_v1", PASSWORD, None)
         .await
         .expect(200);
@@ -310,7 +300,7 @@ async fn an_account_counts_only_its_failures_of_the_last_fifteen_minutes() {
             .await
             .problem(401, "unauthorized");
     }
-    sql(&w.app, "UPDATE login_throttle SET recent_failures = ARRAY(SELECT f - interval '16 minutes' FROM unnest(recent_failures) f)").await;
+    w.app.sql("UPDATE login_throttle SET recent_failures = ARRAY(SELECT f - interval '16 minutes' FROM unnest(recent_failures) f)").await;
     for _ in 0..4 {
         attempt(&w.app, "town_t1", "wrong-password", None)
             .await
@@ -333,7 +323,7 @@ async fn an_account_counts_only_its_failures_of_the_last_fifteen_minutes() {
     attempt(&w.app, "town_t1", PASSWORD, None)
         .await
         .problem(429, "rate_limited");
-    sql(&w.app, "UPDATE login_throttle SET locked_until = locked_until - interval '15 minutes', recent_failures = ARRAY(SELECT f - interval '15 minutes' FROM unnest(recent_failures) f)").await;
+    w.app.sql("UPDATE login_throttle SET locked_until = locked_until - interval '15 minutes', recent_failures = ARRAY(SELECT f - interval '15 minutes' FROM unnest(recent_failures) f)").await;
     attempt(&w.app, "town_t1", PASSWORD, None).await.expect(200);
 }
 

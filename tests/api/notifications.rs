@@ -22,12 +22,6 @@ async fn inbox_of(w: &World, who: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn sql(w: &World, q: &str) {
-    use diesel_async::RunQueryDsl;
-    let mut db = w.app.db().await;
-    diesel::sql_query(q).execute(&mut db).await.expect(q);
-}
-
 #[tokio::test]
 async fn each_desk_event_tells_whoever_may_now_act_and_never_the_actor() {
     let w = world().await;
@@ -232,7 +226,7 @@ async fn the_sweeper_tells_the_handler_once_when_a_need_is_at_risk_and_once_when
     .await;
     w.step("officer_t1", &id, "accept", json!({})).await;
     // 10 days in, one day left: less than a quarter of the time remains
-    sql(&w, &format!("UPDATE needs SET entered_state_at = now() - interval '10 days', due_at = now() + interval '1 day' WHERE id = '{id}'")).await;
+    w.app.sql(&format!("UPDATE needs SET entered_state_at = now() - interval '10 days', due_at = now() + interval '1 day' WHERE id = '{id}'")).await;
     let before = inbox_of(&w, "officer_t1").await.len();
     let report = w.sweep().await;
     assert_eq!(report.at_risk_notices, 1);
@@ -245,11 +239,11 @@ async fn the_sweeper_tells_the_handler_once_when_a_need_is_at_risk_and_once_when
         "once per need and state"
     );
     // past the deadline: a policy need is marked overdue (督办) and its handler told, once
-    sql(
-        &w,
-        &format!("UPDATE needs SET due_at = now() - interval '1 hour' WHERE id = '{id}'"),
-    )
-    .await;
+    w.app
+        .sql(&format!(
+            "UPDATE needs SET due_at = now() - interval '1 hour' WHERE id = '{id}'"
+        ))
+        .await;
     let report = w.sweep().await;
     assert_eq!(report.breached, 1);
     let told = inbox_of(&w, "officer_t1").await;
@@ -273,15 +267,13 @@ async fn each_village_station_hears_once_a_day_of_visits_falling_due_within_a_we
     let due = w.person("village_v1", "v1", 6).await;
     let recent = w.person("village_v1", "v1", 7).await;
     // registered 40 days ago and never visited: due; visited yesterday: not due for a month
-    sql(
-        &w,
-        &format!(
+    w.app
+        .sql(&format!(
             "UPDATE persons SET created_at = now() - interval '40 days' WHERE id IN ('{}', '{}')",
             s(&due, "id"),
             s(&recent, "id")
-        ),
-    )
-    .await;
+        ))
+        .await;
     let helper = w.helper("village_v1", "v1", "张志愿").await;
     let visit = w
         .app

@@ -324,6 +324,16 @@ impl TestApp {
             .expect("db")
     }
 
+    /// Runs SQL straight on the test's database (to arrange what the API cannot: time passing).
+    pub async fn sql(&self, statement: &str) {
+        use diesel_async::SimpleAsyncConnection;
+        self.db()
+            .await
+            .batch_execute(statement)
+            .await
+            .expect(statement);
+    }
+
     /// Signs in over HTTP.
     pub async fn login(&self, username: &str) -> Value {
         let r = self
