@@ -41,16 +41,6 @@ pub trait RawBody: Sync {
     fn is_empty(&self) -> bool;
 }
 
-impl RawBody for Value {
-    fn parse<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_value(self.clone()).map_err(|e| Error::field("body", e.to_string()))
-    }
-
-    fn is_empty(&self) -> bool {
-        self.is_null() || self.as_object().is_some_and(|o| o.is_empty())
-    }
-}
-
 /// A need as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NeedOut {

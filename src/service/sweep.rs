@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::db::queries::{needs as queries, org};
 use crate::domain::caller::Actor;
-use crate::domain::need::{Action, Level, Loop, Relation, State};
+use crate::domain::need::{decide, Action, Relation};
 use crate::error::{Error, Result};
 use crate::service::events;
 use crate::service::handover::handover;
@@ -42,24 +42,20 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
                 let rows = queries::claim_overdue(conn, started, 200).await?;
                 let mut done = SweepReport::default();
                 for mut n in rows {
-                    let v = n.view();
-                    let climbs = v.loop_ == Some(Loop::Social)
-                        && v.level != Level::City
-                        && matches!(
-                            v.state,
-                            State::Registered | State::Escalated | State::InProgress
-                        );
+                    // the system acts as the handler would: a need climbs exactly when the
+                    // state machine lets its handler escalate it (social, below the city)
+                    let system_rel = Relation {
+                        handler_staff: true,
+                        ..Relation::default()
+                    };
+                    let climbs = decide(n.view(), Action::Escalate, system_rel).is_ok();
                     n.ever_overdue = true;
                     let system = Actor::system();
                     if climbs {
                         let payload = json!({"reason": "SLA deadline passed", "due_at": n.due_at});
                         let step = Step {
                             action: Action::Escalate,
-                            // the system acts as the handler would
-                            relation: Relation {
-                                handler_staff: true,
-                                ..Relation::default()
-                            },
+                            relation: system_rel,
                             extras: &Extras::default(),
                             actor: &system,
                             event: "auto_escalate",
