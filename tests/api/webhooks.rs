@@ -18,14 +18,16 @@ const SECRET: &str = "a-shared-secret-of-some-length";
 
 /// What a receiver does with a request.
 #[derive(Debug, Clone, Copy)]
-enum Reply {
+pub(crate) enum Reply {
     Status(u16),
     Hang,
+    /// 200 after this many milliseconds: a delivery that is in flight for a while.
+    Delay(u64),
 }
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     path: String,
     event_id: String,
     signature: String,
@@ -52,7 +54,7 @@ struct Shared {
 }
 
 /// A local HTTP receiver on 127.0.0.1 that records what it is sent.
-struct Receiver {
+pub(crate) struct Receiver {
     port: u16,
     shared: Arc<Shared>,
     handle: actix_web::dev::ServerHandle,
@@ -82,6 +84,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
         answered: match reply {
             Reply::Status(s) => s,
             Reply::Hang => 0,
+            Reply::Delay(_) => 200,
         },
         at: std::time::Instant::now(),
     });
@@ -93,12 +96,16 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
             tokio::time::sleep(Duration::from_secs(3600)).await;
             HttpResponse::Ok().finish()
         }
+        Reply::Delay(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            HttpResponse::Ok().finish()
+        }
     }
 }
 
 impl Receiver {
     /// Starts a receiver on a free port.
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         Receiver::on(0, Arc::new(Shared::default())).await
     }
 
@@ -126,7 +133,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
@@ -144,17 +151,17 @@ impl Receiver {
         self.shared.script.lock().expect("script").extend(replies);
     }
 
-    fn then(&self, reply: Reply) {
+    pub(crate) fn then(&self, reply: Reply) {
         *self.shared.then.lock().expect("then") = Some(reply);
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.shared.got.lock().expect("got").clone()
     }
 }
 
 /// Fast settings for tests: targets on 127.0.0.1 allowed, the backoff scaled down from 1 s.
-fn settings(retry_base_ms: u64, timeout_ms: u64) -> WebhookSettings {
+pub(crate) fn settings(retry_base_ms: u64, timeout_ms: u64) -> WebhookSettings {
     WebhookSettings {
         allow_private: true,
         retry_base: Duration::from_millis(retry_base_ms),
@@ -178,7 +185,7 @@ async fn world_delivering(s: WebhookSettings) -> World {
 }
 
 /// Polls `done` every 50 ms until it holds or `secs` pass.
-async fn until<F, Fut>(secs: u64, what: &str, mut done: F)
+pub(crate) async fn until<F, Fut>(secs: u64, what: &str, mut done: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -193,11 +200,11 @@ where
     }
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(crate) fn s(v: &Value, k: &str) -> String {
     v[k].as_str().unwrap_or("").to_string()
 }
 
-async fn register(w: &World, url: &str, events: Value) -> Value {
+pub(crate) async fn register(w: &World, url: &str, events: Value) -> Value {
     let r = w
         .app
         .post(
@@ -227,7 +234,7 @@ fn signed(secret: &str, body: &str, signature: &str) -> bool {
 }
 
 /// The need's history as (event id, action, to_state), oldest first.
-async fn events_of(w: &World, need: &str) -> Vec<(String, String, String)> {
+pub(crate) async fn events_of(w: &World, need: &str) -> Vec<(String, String, String)> {
     let r = w
         .app
         .get(&format!("/needs/{need}/events"), w.tok("root"))
@@ -250,7 +257,7 @@ async fn events_of(w: &World, need: &str) -> Vec<(String, String, String)> {
 }
 
 /// Files a need in V1 and walks it: register (social), a comment, escalate to the town.
-async fn walked_need(w: &World, n: u32) -> String {
+pub(crate) async fn walked_need(w: &World, n: u32) -> String {
     let p = w.person("village_v1", "v1", n).await;
     let id = s(&w.need("village_v1", &s(&p, "id")).await, "id");
     w.step("village_v1", &id, "register", json!({"loop": "social"}))
@@ -275,7 +282,7 @@ async fn walked_need(w: &World, n: u32) -> String {
 }
 
 /// The event ids the receiver answered 2xx, per need, in the order they arrived.
-fn delivered_per_need(got: &[Got], path: &str) -> HashMap<String, Vec<String>> {
+pub(crate) fn delivered_per_need(got: &[Got], path: &str) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for g in got
         .iter()
@@ -288,7 +295,7 @@ fn delivered_per_need(got: &[Got], path: &str) -> HashMap<String, Vec<String>> {
     out
 }
 
-async fn pending_rows(w: &World) -> i64 {
+pub(crate) async fn pending_rows(w: &World) -> i64 {
     use diesel::{ExpressionMethods, QueryDsl};
     use diesel_async::RunQueryDsl;
     use zhucan::db::schema::webhook_outbox;
@@ -301,7 +308,7 @@ async fn pending_rows(w: &World) -> i64 {
         .expect("count")
 }
 
-async fn deliveries(w: &World, hook: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(w: &World, hook: &str) -> Vec<Value> {
     let r = w
         .app
         .get(
