@@ -110,6 +110,16 @@ impl Category {
     }
 }
 
+/// Events a need's history holds that change no state (its version counts the others).
+pub const KEEPS_STATE: &[&str] = &[
+    "comment",
+    "sla_breached",
+    "handover",
+    "allocate",
+    "allocation_reversed",
+    "transfer",
+];
+
 impl State {
     /// Closed and withdrawn needs are finished.
     pub fn is_final(self) -> bool {

@@ -16,6 +16,7 @@ pub const OTHER_EVENTS: &[&str] = &[
     "sla_breached",
     "handover",
     "allocate",
+    "transfer",
 ];
 
 /// Subscribes to every event.

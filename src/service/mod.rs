@@ -14,6 +14,7 @@ pub mod helpers;
 pub mod import;
 pub mod inbox;
 pub mod ledger;
+pub mod moves;
 pub mod needs;
 pub mod notifications;
 pub mod org_units;

@@ -149,6 +149,7 @@ fn title(kind: &str, need: &NeedRow) -> String {
         "resolve" => "诉求已办结，请回访",
         "verify" => "回访不满意，诉求已重新打开",
         "handover" => "会长轮值交接：诉求转由您负责",
+        "transfer" => "残疾人迁入，诉求转由您处理",
         "at_risk" => "诉求即将超时，请尽快处理",
         "overdue" => "诉求已超时（督办）",
         _ => "诉求有新进展",
@@ -222,6 +223,17 @@ pub async fn for_event(
         return Ok(0);
     }
     tell(conn, need, action, actor.user_id, at).await
+}
+
+/// Tells the new handler of a need carried to another place with its person (`transfer`): the
+/// need is on a new desk, though no state changed.
+pub async fn carried(
+    conn: &mut AsyncPgConnection,
+    need: &NeedRow,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<usize> {
+    tell(conn, need, "transfer", actor, at).await
 }
 
 /// Tells a need's handler, once for its current state, that it is overdue (the sweeper marked

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{audit, fields};
+use super::{audit, fields, moves};
 use crate::auth::Caller;
 use crate::db::models::persons::{NewPersonRow, PersonChanges, PersonRow};
 use crate::db::models::places::Village;
 use crate::db::queries::persons::{self as q, PersonFilter, Search, Under};
 use crate::db::queries::places;
-use crate::domain::caller::Scope;
+use crate::domain::caller::{Actor, Scope};
 use crate::domain::pii::PiiCipher;
 use crate::domain::resident_id::{DisabilityCategory, DisabilityCertNumber, ResidentId};
 use crate::domain::roles::{PersonStatus, Role};
@@ -514,6 +514,20 @@ pub async fn patch(
     }
     let input = body()?;
     let changes = changes(conn, caller, pii, &current, input).await?;
+    // a person who dies or moves out takes no open need along; one who moves village takes them all
+    let leaving = changes
+        .status
+        .and_then(PersonStatus::parse)
+        .filter(|s| *s != PersonStatus::Active);
+    let moved_to = match (changes.village_id, changes.town_id, changes.city_id) {
+        (Some(id), Some(town_id), Some(city_id)) => Some(Village {
+            id,
+            town_id,
+            city_id,
+        }),
+        _ => None,
+    };
+    let actor = Actor::of(caller);
     let row = conn
         .transaction::<_, Error, _>(async move |conn| {
             let row = q::update(conn, id, expected, &changes)
@@ -521,6 +535,11 @@ pub async fn patch(
                 .ok_or(Error::PreconditionFailed)?;
             if changes.group_size == Some(0) {
                 q::remove_members(conn, id).await?;
+            }
+            if let Some(status) = leaving {
+                moves::withdraw_open(conn, &actor, id, status).await?;
+            } else if let Some(to) = moved_to {
+                moves::carry(conn, &actor, id, to, changes.updated_at).await?;
             }
             Ok(row)
         })

@@ -88,17 +88,22 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         problem: String,
     }
-    let mismatches: Vec<Mismatch> = diesel::sql_query(
+    let keeps_state = crate::domain::need::KEEPS_STATE
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mismatches: Vec<Mismatch> = diesel::sql_query(format!(
         "SELECT n.id, CASE WHEN e.n IS NULL THEN 'has no history' \
                  WHEN e.changes <> n.version THEN 'version ' || n.version || ' but ' || e.changes || ' state changes in its history' \
                  ELSE 'its history ends in ' || e.last_state || ', not ' || n.state END AS problem \
          FROM needs n LEFT JOIN LATERAL ( \
             SELECT count(*) AS n, \
-                   count(*) FILTER (WHERE action NOT IN ('comment', 'sla_breached', 'handover', 'allocate', 'allocation_reversed')) AS changes, \
+                   count(*) FILTER (WHERE action NOT IN ({keeps_state})) AS changes, \
                    (array_agg(to_state ORDER BY seq DESC))[1] AS last_state \
             FROM need_events WHERE need_id = n.id) e ON true \
-         WHERE e.n = 0 OR e.changes <> n.version OR e.last_state <> n.state LIMIT 1000",
-    )
+         WHERE e.n = 0 OR e.changes <> n.version OR e.last_state <> n.state LIMIT 1000"
+    ))
     .load(conn)
     .await?;
     for m in mismatches {

@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod import;
 mod inbox;
+mod moves;
 mod needs;
 mod needs_props;
 mod notifications;

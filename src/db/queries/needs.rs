@@ -550,3 +550,36 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<NeedRow
         .first(conn)
         .await
 }
+
+/// A person's open needs, locked in id order (persons on the move: carried or withdrawn in the
+/// person's transaction).
+pub async fn lock_open_of_person(
+    conn: &mut AsyncPgConnection,
+    person: Uuid,
+) -> QueryResult<Vec<NeedRow>> {
+    needs::table
+        .filter(needs::person_id.eq(person))
+        .filter(needs::state.ne_all(["closed", "withdrawn"]))
+        .order(needs::id)
+        .for_update()
+        .select(NeedRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Moves a need with its person: its place, handler, assignee and pre-referral handler; the
+/// version stays (no state changes).
+pub async fn save_move(conn: &mut AsyncPgConnection, n: &NeedRow) -> QueryResult<usize> {
+    diesel::update(needs::table.find(n.id))
+        .set((
+            needs::village_id.eq(n.village_id),
+            needs::town_id.eq(n.town_id),
+            needs::city_id.eq(n.city_id),
+            needs::handler_organization_id.eq(n.handler_organization_id),
+            needs::assignee_user_id.eq(n.assignee_user_id),
+            needs::referred_from_handler_id.eq(n.referred_from_handler_id),
+            needs::updated_at.eq(n.updated_at),
+        ))
+        .execute(conn)
+        .await
+}

@@ -117,3 +117,29 @@ pub async fn helper_town(conn: &mut AsyncPgConnection, helper: Uuid) -> QueryRes
         .await
         .optional()
 }
+
+/// The organisation of the same kind (and, for a department, the same remit) as `org` at
+/// another unit: where a need handled by `org` goes when its person moves there.
+pub async fn same_kind_at(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    unit: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    let (kind, department): (String, Option<String>) = organizations::table
+        .find(org)
+        .select((organizations::kind, organizations::department_type))
+        .first(conn)
+        .await?;
+    let mut q = organizations::table
+        .filter(organizations::org_unit_id.eq(unit))
+        .filter(organizations::kind.eq(kind))
+        .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(organizations::department_type.eq(d));
+    }
+    q.order(organizations::created_at)
+        .select(organizations::id)
+        .first(conn)
+        .await
+        .optional()
+}

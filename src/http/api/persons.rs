@@ -74,7 +74,8 @@ pub async fn get(
     Ok(with_etag(HttpResponse::Ok(), &out))
 }
 
-/// `PATCH /api/v1/persons/{id}`: updates with `If-Match`; transfers with `village_id`.
+/// `PATCH /api/v1/persons/{id}`: updates with `If-Match`; transfers with `village_id` (the person's
+/// open needs go along, a `transfer` event each); `status` `deceased` or `moved_out` withdraws them.
 #[utoipa::path(patch, path = "/api/v1/persons/{id}", tag = "persons", params(("id" = Uuid, Path),
     ("If-Match" = String, Header, description = "the version from the ETag")), request_body = PersonPatch, security(("bearer" = [])), responses(
     (status = 200, body = PersonOut), (status = 403, body = crate::http::error::Problem), (status = 404, body = crate::http::error::Problem),
