@@ -6,11 +6,11 @@ use uuid::Uuid;
 use super::{created, ok, Paged};
 use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
-use crate::http::extract::{Body, Page, Query, SeqPage};
+use crate::http::extract::{Body, Page, PageQuery, Query, SeqPage};
 use crate::service::ledger::LedgerRow;
 use crate::service::resources::{
     self, AllocationIn, CampaignIn, CampaignOut, CampaignQuery, DonationIn, DonationOut,
-    DonationQuery, ReversalIn, SeqQuery,
+    DonationQuery, ReversalIn,
 };
 
 /// `GET /api/v1/campaigns`: the city's campaigns with their balances.
@@ -78,9 +78,9 @@ pub async fn reverse(cx: Ctx, id: web::Path<Uuid>, body: Body) -> AppResult<Http
 }
 
 /// `GET /api/v1/campaigns/{id}/ledger`: every movement of a campaign, in order.
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/ledger", tag = "resources", params(("id" = Uuid, Path), SeqQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/ledger", tag = "resources", params(("id" = Uuid, Path), PageQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<LedgerRow>), (status = 404, body = crate::http::error::Problem)))]
-pub async fn ledger(cx: Ctx, id: web::Path<Uuid>, q: Query<SeqQuery>) -> AppResult<HttpResponse> {
+pub async fn ledger(cx: Ctx, id: web::Path<Uuid>, q: Query<PageQuery>) -> AppResult<HttpResponse> {
     let page = SeqPage::new(q.0.limit, q.0.cursor.as_deref(), 50)?;
     let mut conn = cx.conn().await?;
     let rows = resources::ledger(&mut conn, &cx.caller, *id, page.limit + 1, page.after).await?;
