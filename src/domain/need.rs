@@ -462,6 +462,52 @@ mod tests {
     use super::*;
 
     const EVERYONE: Relation = Relation::EVERY_ROLE;
+    const NOBODY: Relation = Relation {
+        handler_staff: false,
+        village_staff: false,
+        town_staff: false,
+        handling_officer: false,
+        assigned_site_staff: false,
+        admin: false,
+        auditor: false,
+    };
+    // a caller who is only this to the need
+    const VILLAGE: Relation = Relation {
+        village_staff: true,
+        ..NOBODY
+    };
+    const TOWN: Relation = Relation {
+        town_staff: true,
+        ..NOBODY
+    };
+    const HANDLER: Relation = Relation {
+        handler_staff: true,
+        ..NOBODY
+    };
+    const OFFICER: Relation = Relation {
+        handling_officer: true,
+        ..NOBODY
+    };
+    const SITE: Relation = Relation {
+        assigned_site_staff: true,
+        ..NOBODY
+    };
+    const ADMIN: Relation = Relation {
+        admin: true,
+        ..NOBODY
+    };
+    const AUDITOR: Relation = Relation {
+        auditor: true,
+        ..EVERYONE
+    };
+
+    fn view(state: State, loop_: Option<Loop>, level: Level) -> NeedView {
+        NeedView {
+            state,
+            loop_,
+            level,
+        }
+    }
 
     fn actions() -> Vec<Action> {
         vec![
@@ -545,36 +591,7 @@ mod tests {
     #[test]
     fn permitted_lists_exactly_what_decide_allows() {
         let relations = [
-            EVERYONE,
-            Relation::default(),
-            Relation {
-                village_staff: true,
-                ..Relation::default()
-            },
-            Relation {
-                town_staff: true,
-                ..Relation::default()
-            },
-            Relation {
-                handler_staff: true,
-                ..Relation::default()
-            },
-            Relation {
-                handling_officer: true,
-                ..Relation::default()
-            },
-            Relation {
-                assigned_site_staff: true,
-                ..Relation::default()
-            },
-            Relation {
-                admin: true,
-                ..Relation::default()
-            },
-            Relation {
-                auditor: true,
-                ..EVERYONE
-            },
+            EVERYONE, NOBODY, VILLAGE, TOWN, HANDLER, OFFICER, SITE, ADMIN, AUDITOR,
         ];
         for &s in State::ALL {
             for l in loops() {
@@ -612,22 +629,14 @@ mod tests {
             loop_: None,
             level: Level::Village,
         };
-        let village = Relation {
-            village_staff: true,
-            ..Relation::default()
-        };
         assert_eq!(
-            permitted(fresh, village),
+            permitted(fresh, VILLAGE),
             vec![ActionKind::Register, ActionKind::Withdraw]
         );
     }
 
     #[test]
     fn the_auditor_may_do_nothing_not_even_comment() {
-        let auditor = Relation {
-            auditor: true,
-            ..EVERYONE
-        };
         for &s in State::ALL {
             for a in actions() {
                 let got = decide(
@@ -637,7 +646,7 @@ mod tests {
                         level: Level::Village,
                     },
                     a,
-                    auditor,
+                    AUDITOR,
                 );
                 assert_eq!(got, Err(Refusal::Forbidden));
             }
@@ -646,85 +655,60 @@ mod tests {
 
     #[test]
     fn who_may_act_follows_the_table() {
-        let nobody = Relation::default();
-        let village = Relation {
-            village_staff: true,
-            ..nobody
-        };
-        let town = Relation {
-            town_staff: true,
-            ..nobody
-        };
-        let handler = Relation {
-            handler_staff: true,
-            ..nobody
-        };
-        let officer = Relation {
-            handling_officer: true,
-            ..nobody
-        };
-        let site = Relation {
-            assigned_site_staff: true,
-            ..nobody
-        };
-        let admin = Relation {
-            admin: true,
-            ..nobody
-        };
         let cases: Vec<(Action, Vec<Relation>, Vec<Relation>)> = vec![
             (
                 Action::Register(Loop::Social),
-                vec![village],
-                vec![town, handler, officer, site, admin],
+                vec![VILLAGE],
+                vec![TOWN, HANDLER, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Refer,
-                vec![village, town],
-                vec![handler, officer, site, admin],
+                vec![VILLAGE, TOWN],
+                vec![HANDLER, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Accept,
-                vec![handler],
-                vec![village, town, officer, site, admin],
+                vec![HANDLER],
+                vec![VILLAGE, TOWN, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Return,
-                vec![officer],
-                vec![village, town, handler, site, admin],
+                vec![OFFICER],
+                vec![VILLAGE, TOWN, HANDLER, SITE, ADMIN],
             ),
             (
                 Action::Assign,
-                vec![handler],
-                vec![village, town, officer, site, admin],
+                vec![HANDLER],
+                vec![VILLAGE, TOWN, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Escalate,
-                vec![handler],
-                vec![village, town, officer, site, admin],
+                vec![HANDLER],
+                vec![VILLAGE, TOWN, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Reroute,
-                vec![officer, town],
-                vec![village, handler, site, admin],
+                vec![OFFICER, TOWN],
+                vec![VILLAGE, HANDLER, SITE, ADMIN],
             ),
             (
                 Action::Resolve,
-                vec![handler, site],
-                vec![village, town, officer, admin],
+                vec![HANDLER, SITE],
+                vec![VILLAGE, TOWN, OFFICER, ADMIN],
             ),
             (
                 Action::Verify { satisfied: true },
-                vec![village],
-                vec![town, handler, officer, site, admin],
+                vec![VILLAGE],
+                vec![TOWN, HANDLER, OFFICER, SITE, ADMIN],
             ),
             (
                 Action::Withdraw,
-                vec![village, admin],
-                vec![town, handler, officer, site],
+                vec![VILLAGE, ADMIN],
+                vec![TOWN, HANDLER, OFFICER, SITE],
             ),
             (
                 Action::Comment,
-                vec![village, town, handler, officer, site, admin, nobody],
+                vec![VILLAGE, TOWN, HANDLER, OFFICER, SITE, ADMIN, NOBODY],
                 vec![],
             ),
         ];
@@ -732,11 +716,7 @@ mod tests {
             for r in yes {
                 assert_ne!(
                     decide(
-                        NeedView {
-                            state: State::Closed,
-                            loop_: Some(Loop::Policy),
-                            level: Level::City
-                        },
+                        view(State::Closed, Some(Loop::Policy), Level::City),
                         action,
                         r
                     ),
@@ -746,15 +726,7 @@ mod tests {
             }
             for r in no {
                 assert_eq!(
-                    decide(
-                        NeedView {
-                            state: State::Reported,
-                            loop_: None,
-                            level: Level::Village
-                        },
-                        action,
-                        r
-                    ),
+                    decide(view(State::Reported, None, Level::Village), action, r),
                     Err(Refusal::Forbidden),
                     "{action:?} {r:?}"
                 );
@@ -827,28 +799,13 @@ mod tests {
             Err(Refusal::InvalidTransition)
         );
         // a policy need leaves its loop only by reroute
-        assert_eq!(
-            decide(
-                NeedView {
-                    loop_: Some(Loop::Policy),
-                    ..v
-                },
-                Action::Escalate,
-                EVERYONE
-            ),
-            Err(Refusal::InvalidTransition)
-        );
-        assert_eq!(
-            decide(
-                NeedView {
-                    loop_: Some(Loop::Policy),
-                    ..v
-                },
-                Action::Assign,
-                EVERYONE
-            ),
-            Err(Refusal::InvalidTransition)
-        );
+        let policy = NeedView {
+            loop_: Some(Loop::Policy),
+            ..v
+        };
+        for a in [Action::Escalate, Action::Assign] {
+            assert_eq!(decide(policy, a, EVERYONE), Err(Refusal::InvalidTransition));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::db::DbConn;
 use crate::http::error::{AppError, AppResult};
 use crate::http::AppState;
 
@@ -62,6 +63,36 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| AppError::internal("no app state"))?;
             let mut conn = state.conn().await?;
             Caller::load(&mut conn, bearer.user_id, bearer.issued_at).await
+        })
+    }
+}
+
+/// What an API handler starts from: the caller (401 before anything else) and the app's state.
+pub struct Ctx {
+    /// The caller, loaded for this request.
+    pub caller: Caller,
+    /// The pool, the cipher and the settings.
+    pub state: web::Data<AppState>,
+}
+
+impl Ctx {
+    /// A pooled connection for the use case, or 503 when the database cannot give one in time.
+    pub async fn conn(&self) -> AppResult<DbConn> {
+        self.state.conn().await
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = caller.await?;
+            let state = state.ok_or_else(|| AppError::internal("no app state"))?;
+            Ok(Ctx { caller, state })
         })
     }
 }

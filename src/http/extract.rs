@@ -255,19 +255,8 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
 }
 
 pub use crate::service::page::{
-    decode_cursor, encode_cursor, Page, SeqPage, DEFAULT_LIMIT, MAX_LIMIT,
+    decode_cursor, encode_cursor, Page, PageQuery, SeqPage, DEFAULT_LIMIT, MAX_LIMIT,
 };
-
-/// `limit` and `cursor` of a list with no other parameters.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
-}
 
 impl crate::service::needs::RawBody for Body {
     fn parse<T: DeserializeOwned>(&self) -> AppResult<T> {

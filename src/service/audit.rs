@@ -1,63 +1,24 @@
 //! The audit log of reveals, exports and imports of personal data: writing a row, reading it.
 
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::db::models::audit::{AuditRow, NewAudit};
+pub use crate::db::models::audit::AuditRow as AuditOut;
+use crate::db::models::audit::NewAudit;
 use crate::db::queries::audit::{self as q, AuditFilter};
 use crate::domain::roles::Role;
 use crate::error::Result;
+use crate::service::page::list_query;
 
-/// One audit-log row.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditOut {
-    /// Id.
-    pub id: Uuid,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// Who (user id).
-    pub actor_user_id: Option<Uuid>,
-    /// Who (username).
-    pub actor: String,
-    /// `reveal` or `export`.
-    pub action: String,
-    /// The person concerned.
-    pub person_id: Option<Uuid>,
-    /// Which fields were shown.
-    pub fields: Vec<String>,
-}
-
-impl From<AuditRow> for AuditOut {
-    fn from(r: AuditRow) -> Self {
-        AuditOut {
-            id: r.id,
-            at: r.at,
-            actor_user_id: r.actor_user_id,
-            actor: r.actor,
-            action: r.action,
-            person_id: r.person_id,
-            fields: r.fields,
-        }
+list_query! {
+    /// Filters of `GET /audit-log`.
+    pub struct AuditQuery {
+        /// Only rows about this person.
+        pub person_id: Option<Uuid>,
+        /// Only this action.
+        pub action: Option<String>,
     }
-}
-
-/// Filters of `GET /audit-log`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// Only rows about this person.
-    pub person_id: Option<Uuid>,
-    /// Only this action.
-    pub action: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Writes one audit-log row (reveals, exports, imports) as the caller.
@@ -96,6 +57,5 @@ pub async fn list(
         after,
         limit,
     };
-    let rows = q::list(conn, caller.scope, filter).await?;
-    Ok(rows.into_iter().map(AuditOut::from).collect())
+    Ok(q::list(conn, caller.scope, filter).await?)
 }

@@ -174,7 +174,7 @@ async fn issue_pair(
         token_type: "Bearer",
         expires_in: issuer.keys.ttl_secs,
         refresh_token: refresh,
-        user: user.into(),
+        user,
     })
 }
 
@@ -232,7 +232,7 @@ pub async fn logout(conn: &mut AsyncPgConnection, caller: &Caller, input: Logout
 pub async fn me(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<MeOut> {
     let user = users::find(conn, caller.user_id).await?;
     Ok(MeOut {
-        user: user.into(),
+        user,
         org_unit_id: caller.unit_id,
         organization_kind: caller.org_kind.map(|k| k.as_str().to_string()),
     })

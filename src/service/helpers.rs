@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::fields;
@@ -14,6 +14,7 @@ use crate::db::queries::helpers::{self as q, HelperFilter};
 use crate::domain::roles::HelperKind;
 use crate::domain::text::phone_ok;
 use crate::error::{Error, FieldError, Result};
+use crate::service::page::list_query;
 
 /// A helper as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,23 +94,18 @@ pub struct HelperPatch {
     pub active: Option<bool>,
 }
 
-/// Filters of `GET /helpers`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct HelperQuery {
-    /// Only helpers of this village.
-    pub village_id: Option<Uuid>,
-    /// Only this kind.
-    pub kind: Option<String>,
-    /// Only active (true) or inactive (false).
-    pub active: Option<bool>,
-    /// Only members of this team.
-    pub volunteer_team_id: Option<Uuid>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /helpers`.
+    pub struct HelperQuery {
+        /// Only helpers of this village.
+        pub village_id: Option<Uuid>,
+        /// Only this kind.
+        pub kind: Option<String>,
+        /// Only active (true) or inactive (false).
+        pub active: Option<bool>,
+        /// Only members of this team.
+        pub volunteer_team_id: Option<Uuid>,
+    }
 }
 
 /// The 422 of an unknown kind word.

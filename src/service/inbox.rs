@@ -9,9 +9,9 @@
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::queries::needs::{self as queries, Desk};
@@ -22,19 +22,14 @@ use crate::domain::roles::{OrgKind, Role};
 use crate::domain::sla::{end_of_day, Standing};
 use crate::error::{Error, Result};
 use crate::service::needs::{allowed_at, NeedOut};
-use crate::service::page::{checked_limit, DEFAULT_LIMIT};
+use crate::service::page::{checked_limit, list_query, DEFAULT_LIMIT};
 
-/// Parameters of `GET /inbox`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct InboxQuery {
-    /// Narrows the items to `overdue`, `due_today` or `at_risk` (the counts stay the whole inbox's).
-    pub bucket: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Parameters of `GET /inbox`.
+    pub struct InboxQuery {
+        /// Narrows the items to `overdue`, `due_today` or `at_risk` (the counts stay the whole inbox's).
+        pub bucket: Option<String>,
+    }
 }
 
 /// How many needs wait, in all and per bucket (a need may be both due today and at risk).

@@ -2,85 +2,17 @@
 //! row, and each campaign's balances move with it in the same transaction. A balance never goes
 //! below zero: decrements are guarded updates under the campaign's row lock.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{NaiveDate, SubsecRound, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+/// A ledger row as the API answers it (the stored row without its hashes).
+pub use crate::db::models::ledger::LedgerEntry as LedgerRow;
 use crate::db::models::ledger::{BalanceMove, LedgerEntry};
 use crate::db::queries::{campaigns, ledger};
 use crate::domain::chain;
 use crate::error::{Error, Result};
-
-/// A ledger row.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LedgerRow {
-    /// Id.
-    pub id: Uuid,
-    /// The campaign.
-    pub campaign_id: Uuid,
-    /// 1, 2, ... per campaign.
-    pub seq: i32,
-    /// The city.
-    pub city_id: Uuid,
-    /// `donation`, `allocation` or `reversal`.
-    pub entry: String,
-    /// `funds` or `materials`.
-    pub kind: String,
-    /// The material ('' for funds).
-    pub item: String,
-    /// Its unit ('' for funds).
-    pub unit: String,
-    /// Fen for funds, quantity for materials; positive in, negative out.
-    pub amount: i64,
-    /// For materials: their value in fen, if known.
-    pub value_fen: Option<i64>,
-    /// Groups the rows of one donation.
-    pub donation_id: Option<Uuid>,
-    /// The need an allocation went to.
-    pub need_id: Option<Uuid>,
-    /// The row a reversal undoes.
-    pub reverses_id: Option<Uuid>,
-    /// Donor.
-    pub donor_name: Option<String>,
-    /// `offline`, `online_platform` or `transfer`.
-    pub channel: Option<String>,
-    /// When the donation was received.
-    pub received_on: Option<NaiveDate>,
-    /// A note or reason.
-    pub note: Option<String>,
-    /// Who wrote it.
-    pub actor_user_id: Option<Uuid>,
-    /// When.
-    pub at: DateTime<Utc>,
-}
-
-impl From<LedgerEntry> for LedgerRow {
-    fn from(e: LedgerEntry) -> Self {
-        LedgerRow {
-            id: e.id,
-            campaign_id: e.campaign_id,
-            seq: e.seq,
-            city_id: e.city_id,
-            entry: e.entry,
-            kind: e.kind,
-            item: e.item,
-            unit: e.unit,
-            amount: e.amount,
-            value_fen: e.value_fen,
-            donation_id: e.donation_id,
-            need_id: e.need_id,
-            reverses_id: e.reverses_id,
-            donor_name: e.donor_name,
-            channel: e.channel,
-            received_on: e.received_on,
-            note: e.note,
-            actor_user_id: e.actor_user_id,
-            at: e.at,
-        }
-    }
-}
 
 /// What a new ledger row says (seq and hashes are added by [`append`]).
 #[derive(Debug, Clone, Default)]

@@ -28,7 +28,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::service::events;
 use crate::service::filters::word;
 use crate::service::handover::on_duty;
-use crate::service::page::{Page, Paged, SeqPage};
+use crate::service::page::{list_query, Page, Paged, SeqPage};
 
 /// A request body read but not parsed yet: an action's body is parsed only after scope and
 /// role are checked (404 and 403 come before 400 and 422). The JSON API hands its raw bytes,
@@ -271,38 +271,33 @@ pub struct NeedIn {
     pub confirm_duplicate: Option<bool>,
 }
 
-/// Filters of `GET /needs`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct NeedQuery {
-    /// State.
-    pub state: Option<String>,
-    /// `policy` or `social`.
-    #[serde(rename = "loop")]
-    #[param(rename = "loop")]
-    pub loop_: Option<String>,
-    /// Level.
-    pub level: Option<String>,
-    /// Category.
-    pub category: Option<String>,
-    /// Needs of the persons under this unit.
-    pub org_unit_id: Option<Uuid>,
-    /// A handler's queue.
-    pub handler_organization_id: Option<Uuid>,
-    /// Marked overdue (or not).
-    pub overdue: Option<bool>,
-    /// Assigned to the caller.
-    pub assigned_to_me: Option<bool>,
-    /// One person's needs.
-    pub person_id: Option<Uuid>,
-    /// Search: the exact case number, the person's name containing it, or the person's (or the
-    /// guardian's) exact phone number, matched by its keyed hash.
-    pub q: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /needs`.
+    pub struct NeedQuery {
+        /// State.
+        pub state: Option<String>,
+        /// `policy` or `social`.
+        #[serde(rename = "loop")]
+        #[param(rename = "loop")]
+        pub loop_: Option<String>,
+        /// Level.
+        pub level: Option<String>,
+        /// Category.
+        pub category: Option<String>,
+        /// Needs of the persons under this unit.
+        pub org_unit_id: Option<Uuid>,
+        /// A handler's queue.
+        pub handler_organization_id: Option<Uuid>,
+        /// Marked overdue (or not).
+        pub overdue: Option<bool>,
+        /// Assigned to the caller.
+        pub assigned_to_me: Option<bool>,
+        /// One person's needs.
+        pub person_id: Option<Uuid>,
+        /// Search: the exact case number, the person's name containing it, or the person's (or the
+        /// guardian's) exact phone number, matched by its keyed hash.
+        pub q: Option<String>,
+    }
 }
 
 /// Page parameters of the history.
@@ -364,11 +359,7 @@ pub async fn events(
     let page = SeqPage::new(q.limit, q.cursor.as_deref(), 200)?;
     queries::find_in_scope(conn, caller, id).await?;
     let rows = queries::events(conn, id, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |e| e.seq);
-    Ok(Paged {
-        items: rows.into_iter().map(EventOut::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |e| e.seq)))
 }
 
 /// What filing answered: a new need, or the replay of an earlier answer to the same key.

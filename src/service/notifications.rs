@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::models::needs::NeedRow;
@@ -20,7 +20,7 @@ use crate::domain::caller::{Actor, Caller};
 use crate::domain::need::State;
 use crate::domain::sla::Standing;
 use crate::error::{Error, Result};
-use crate::service::page::Page;
+use crate::service::page::{list_query, Page};
 
 /// The events that put a need on someone's desk (a satisfied `verify` closes it: no desk).
 const DESK_EVENTS: &[&str] = &[
@@ -83,17 +83,12 @@ pub struct NotificationsOut {
     pub unread: i64,
 }
 
-/// `GET /me/notifications` parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct NotificationQuery {
-    /// Only the unread ones.
-    pub unread: Option<bool>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// `GET /me/notifications` parameters.
+    pub struct NotificationQuery {
+        /// Only the unread ones.
+        pub unread: Option<bool>,
+    }
 }
 
 /// The caller's notifications, newest first.

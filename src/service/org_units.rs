@@ -3,61 +3,26 @@
 //! and 残联, a town its centre, a village its station and 村残协). The JSON API and the seeders
 //! both create units here, so that rule exists once.
 
-use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::org::{NewOrganization, NewUnit, UnitRow};
+/// An org unit as the API shows it: the stored row.
+pub use crate::db::models::org::UnitRow as UnitOut;
+use crate::db::models::org::{NewOrganization, NewUnit};
 use crate::db::queries::org_units::{self as q, UnitFilter};
 use crate::db::queries::organizations;
 use crate::domain::caller::{Caller, Scope};
 use crate::domain::roles::{OrgKind, Role, UnitKind};
 use crate::error::{Error, FieldError, Result};
 use crate::service::filters::word;
-use crate::service::page::{Page, Paged};
-
-/// An org unit row.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UnitOut {
-    /// Id.
-    pub id: Uuid,
-    /// `city`, `town` or `village`.
-    pub kind: String,
-    /// Name (e.g. 钢山街道).
-    pub name: String,
-    /// 12-digit statistical division code.
-    pub code: String,
-    /// The parent unit (null for a city).
-    pub parent_id: Option<Uuid>,
-    /// The city (the tenant key).
-    pub city_id: Uuid,
-    /// The town (itself for a town, its parent for a village, null for a city).
-    pub town_id: Option<Uuid>,
-    /// When created.
-    pub created_at: DateTime<Utc>,
-}
+use crate::service::page::{list_query, Page, Paged};
 
 impl UnitOut {
     /// The unit's kind.
     pub fn unit_kind(&self) -> Result<UnitKind> {
         UnitKind::parse(&self.kind).ok_or_else(|| Error::internal("bad unit kind"))
-    }
-}
-
-impl From<UnitRow> for UnitOut {
-    fn from(r: UnitRow) -> Self {
-        UnitOut {
-            id: r.id,
-            kind: r.kind,
-            name: r.name,
-            code: r.code,
-            parent_id: r.parent_id,
-            city_id: r.city_id,
-            town_id: r.town_id,
-            created_at: r.created_at,
-        }
     }
 }
 
@@ -76,21 +41,16 @@ pub struct UnitIn {
     pub parent_id: Option<Uuid>,
 }
 
-/// Filters of `GET /org-units`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct UnitQuery {
-    /// Only units of this kind.
-    pub kind: Option<String>,
-    /// Only children of this unit.
-    pub parent_id: Option<Uuid>,
-    /// Exact code.
-    pub code: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /org-units`.
+    pub struct UnitQuery {
+        /// Only units of this kind.
+        pub kind: Option<String>,
+        /// Only children of this unit.
+        pub parent_id: Option<Uuid>,
+        /// Exact code.
+        pub code: Option<String>,
+    }
 }
 
 /// One unit in the scope, or 404.
@@ -99,7 +59,7 @@ pub async fn load_in_scope(
     scope: Scope,
     id: Uuid,
 ) -> Result<UnitOut> {
-    Ok(q::in_scope(conn, scope, id).await?.into())
+    Ok(q::in_scope(conn, scope, id).await?)
 }
 
 /// The units in the caller's scope, filtered, keyset-paginated.
@@ -115,11 +75,7 @@ pub async fn list(
         code: query.code,
     };
     let rows = q::list(conn, caller.scope, filter, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
-    Ok(Paged {
-        items: rows.into_iter().map(UnitOut::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |r| r.id)))
 }
 
 /// The only rule on a code is the spec's: 12 digits (unique, by the database). The statistical
@@ -280,7 +236,7 @@ pub async fn insert_unit(
             };
             organizations::insert(conn, &org).await?;
         }
-        Ok(row.into())
+        Ok(row)
     })
     .await
 }

@@ -2,62 +2,22 @@
 //! village stations, 村残协 and extension sites. Listing and reading them in scope, an admin
 //! adding a department, a branch or a site, and what an organisation has handled.
 
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::org_units::{org_name, unit_for_field, UnitOut};
-use crate::db::models::org::{NewOrganization, OrganizationRow};
+use crate::db::models::org::NewOrganization;
+/// An organisation as the API shows it (`OrgRow`): the stored row.
+pub use crate::db::models::org::OrganizationRow as OrgRow;
 use crate::db::queries::org;
 use crate::db::queries::organizations::{self as q, OrgFilter};
 use crate::domain::caller::Caller;
 use crate::domain::roles::{DepartmentType, OrgKind, Role, SiteType, UnitKind};
 use crate::error::{Error, FieldError, Result};
 use crate::service::filters::word;
-use crate::service::page::{Page, Paged};
-
-// The API calls its organisation `OrgRow`; the name stays for the OpenAPI document, though it
-// is built from the database's `OrganizationRow` like every other output.
-/// An organisation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OrgRow {
-    /// Id.
-    pub id: Uuid,
-    /// Kind.
-    pub kind: String,
-    /// Name.
-    pub name: String,
-    /// The unit it acts in.
-    pub org_unit_id: Uuid,
-    /// The city.
-    pub city_id: Uuid,
-    /// For departments: the remit.
-    pub department_type: Option<String>,
-    /// For extension sites: what it is.
-    pub site_type: Option<String>,
-    /// For branches: the association.
-    pub parent_organization_id: Option<Uuid>,
-    /// When created.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<OrganizationRow> for OrgRow {
-    fn from(r: OrganizationRow) -> Self {
-        OrgRow {
-            id: r.id,
-            kind: r.kind,
-            name: r.name,
-            org_unit_id: r.org_unit_id,
-            city_id: r.city_id,
-            department_type: r.department_type,
-            site_type: r.site_type,
-            parent_organization_id: r.parent_organization_id,
-            created_at: r.created_at,
-        }
-    }
-}
+use crate::service::page::{list_query, Page, Paged};
 
 /// `POST /organizations` body: departments, association branches and extension sites.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -77,21 +37,16 @@ pub struct OrgIn {
     pub parent_organization_id: Option<Uuid>,
 }
 
-/// Filters of `GET /organizations`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct OrgQuery {
-    /// Only this kind.
-    pub kind: Option<String>,
-    /// Only organisations of this unit.
-    pub org_unit_id: Option<Uuid>,
-    /// Only departments of this remit.
-    pub department_type: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /organizations`.
+    pub struct OrgQuery {
+        /// Only this kind.
+        pub kind: Option<String>,
+        /// Only organisations of this unit.
+        pub org_unit_id: Option<Uuid>,
+        /// Only departments of this remit.
+        pub department_type: Option<String>,
+    }
 }
 
 /// What an organisation has handled: the needs routed to it, held by it, or assigned to it (sites).
@@ -115,7 +70,7 @@ pub async fn load_in_scope(
     caller: &Caller,
     id: Uuid,
 ) -> Result<OrgRow> {
-    Ok(q::in_scope(conn, caller.scope, id).await?.into())
+    Ok(q::in_scope(conn, caller.scope, id).await?)
 }
 
 /// The organisations in the caller's scope, filtered, keyset-paginated.
@@ -136,11 +91,7 @@ pub async fn list(
         org_unit_id: query.org_unit_id,
     };
     let rows = q::list(conn, caller.scope, filter, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
-    Ok(Paged {
-        items: rows.into_iter().map(OrgRow::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |r| r.id)))
 }
 
 /// `POST /organizations`: an admin adds a department, a branch or an extension site.
@@ -189,7 +140,7 @@ pub async fn create(conn: &mut AsyncPgConnection, caller: &Caller, input: OrgIn)
         site_type: site.flatten().map(|s| s.as_str()),
         parent_organization_id: parent,
     };
-    Ok(q::insert(conn, &row).await?.into())
+    Ok(q::insert(conn, &row).await?)
 }
 
 /// What a kind of organisation needs where it sits: a department a town and a remit, a site

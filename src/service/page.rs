@@ -16,6 +16,40 @@ pub struct Paged<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Paged<T> {
+    /// A finished page ([`Page::finish`], [`SeqPage::finish`]), each row as the API shows it.
+    pub fn of<R: Into<T>>((rows, next_cursor): (Vec<R>, Option<String>)) -> Self {
+        Paged {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// Declares the query-string parameters of a list: the filters written out, then `limit` and
+/// `cursor`, parsed strictly (an unknown parameter is 422) and documented once here.
+macro_rules! list_query {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// Page size (1–200, default 50).
+            #[param(minimum = 1)]
+            pub limit: Option<i64>,
+            /// Cursor from the previous page.
+            pub cursor: Option<String>,
+        }
+    };
+}
+pub(crate) use list_query;
+
+list_query! {
+    /// `limit` and `cursor` of a list with no other parameters.
+    pub struct PageQuery {}
+}
+
 /// Default and largest page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// The largest page any list answers.

@@ -19,6 +19,7 @@ use crate::domain::resident_id::{DisabilityCategory, DisabilityCertNumber, Resid
 use crate::domain::roles::{PersonStatus, Role};
 use crate::domain::text::clean;
 use crate::error::{Error, FieldError, Result};
+use crate::service::page::list_query;
 
 /// Roles that register and look after persons.
 pub const CARE_ROLES: &[Role] = &[Role::Admin, Role::VillageStaff, Role::TownStaff];
@@ -186,34 +187,29 @@ pub struct PersonPatch {
     pub village_id: Option<Uuid>,
 }
 
-/// Filters of `GET /persons`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PersonQuery {
-    /// Persons under this unit (city, town or village).
-    pub org_unit_id: Option<Uuid>,
-    /// Persons of this village.
-    pub village_id: Option<Uuid>,
-    /// `active`, `moved_out`, `deceased`.
-    pub status: Option<String>,
-    /// Category word.
-    pub disability_category: Option<String>,
-    /// Grade 1–4.
-    pub disability_grade: Option<i16>,
-    /// true: complete contact groups only; false: incomplete only.
-    pub contact_group_complete: Option<bool>,
-    /// Exact resident ID number (looked up by its keyed hash).
-    pub id_number: Option<String>,
-    /// Name contains.
-    pub name: Option<String>,
-    /// Search: the name contains it, or it is the exact phone number (the person's or the
-    /// guardian's; matched by its keyed hash).
-    pub q: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /persons`.
+    pub struct PersonQuery {
+        /// Persons under this unit (city, town or village).
+        pub org_unit_id: Option<Uuid>,
+        /// Persons of this village.
+        pub village_id: Option<Uuid>,
+        /// `active`, `moved_out`, `deceased`.
+        pub status: Option<String>,
+        /// Category word.
+        pub disability_category: Option<String>,
+        /// Grade 1–4.
+        pub disability_grade: Option<i16>,
+        /// true: complete contact groups only; false: incomplete only.
+        pub contact_group_complete: Option<bool>,
+        /// Exact resident ID number (looked up by its keyed hash).
+        pub id_number: Option<String>,
+        /// Name contains.
+        pub name: Option<String>,
+        /// Search: the name contains it, or it is the exact phone number (the person's or the
+        /// guardian's; matched by its keyed hash).
+        pub q: Option<String>,
+    }
 }
 
 /// `?reveal=` on `GET /persons/{id}`.

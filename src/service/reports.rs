@@ -13,9 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::org::{UnitName, UnitRow};
-use crate::db::models::reports::{
-    AttentionRow, CampaignFiguresRow, GroupRow, SlaEventsRow, SlaNeedsRow,
-};
+use crate::db::models::reports::{CampaignFiguresRow, GroupRow, SlaEventsRow, SlaNeedsRow};
 use crate::db::queries::org_units;
 use crate::db::queries::reports::{self as q, Grouped, HoursBy};
 use crate::domain::caller::Caller;
@@ -287,37 +285,9 @@ impl Preamble {
 // ---------------------------------------------------------------------------------------------
 // coverage
 
-/// A person needing attention (incomplete group or overdue visit).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttentionPerson {
-    /// The person.
-    pub person_id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Village.
-    pub village_id: Uuid,
-    /// Helpers in place (0–3).
-    pub group_size: i16,
-    /// Last visit.
-    pub last_visited_at: Option<DateTime<Utc>>,
-}
-
-impl From<AttentionRow> for AttentionPerson {
-    fn from(r: AttentionRow) -> Self {
-        AttentionPerson {
-            person_id: r.person_id,
-            name: r.name,
-            village_id: r.village_id,
-            group_size: r.group_size,
-            last_visited_at: r.last_visited_at,
-        }
-    }
-}
-
 /// A list as a JSON section of a report.
-fn section<T: Serialize, R: Into<T>>(rows: Vec<R>) -> Value {
-    let items: Vec<T> = rows.into_iter().map(Into::into).collect();
-    serde_json::to_value(items).unwrap_or(Value::Null)
+fn section<T: Serialize>(rows: Vec<T>) -> Value {
+    serde_json::to_value(rows).unwrap_or(Value::Null)
 }
 
 /// 三帮一 coverage of a unit and each child unit, and the persons who need attention
@@ -357,8 +327,8 @@ pub async fn coverage(
         Column::new("overdue_visits", "走访逾期"),
     ];
     let extras = vec![
-        ("incomplete", section::<AttentionPerson, _>(incomplete)),
-        ("overdue", section::<AttentionPerson, _>(overdue)),
+        ("incomplete", section(incomplete)),
+        ("overdue", section(overdue)),
         ("visit_interval_days", json!(interval)),
     ];
     Ok(pre.report("coverage", columns, body, extras))

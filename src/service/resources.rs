@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::models::campaigns::{CampaignRow, NewCampaign};
@@ -21,7 +21,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::service::city;
 use crate::service::events::record;
 use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
-use crate::service::page::Keyset;
+use crate::service::page::{list_query, Keyset};
 
 /// Roles that run campaigns and record donations.
 const FUNDRAISERS: &[Role] = &[Role::Admin, Role::AssociationStaff, Role::President];
@@ -162,19 +162,14 @@ pub struct CampaignIn {
     pub city_id: Option<Uuid>,
 }
 
-/// Filters of `GET /campaigns`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignQuery {
-    /// For a deployment admin: the city.
-    pub city_id: Option<Uuid>,
-    /// themed | special.
-    pub kind: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /campaigns`.
+    pub struct CampaignQuery {
+        /// For a deployment admin: the city.
+        pub city_id: Option<Uuid>,
+        /// themed | special.
+        pub kind: Option<String>,
+    }
 }
 
 /// A page of the city's campaigns with their balances (a deployment admin: every city's, or the
@@ -509,17 +504,12 @@ pub async fn create_donation(
     donation_out(donation_id, &rows, false).ok_or_else(|| Error::internal("empty donation"))
 }
 
-/// Filters of `GET /donations`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DonationQuery {
-    /// The campaign (required).
-    pub campaign_id: Uuid,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /donations`.
+    pub struct DonationQuery {
+        /// The campaign (required).
+        pub campaign_id: Uuid,
+    }
 }
 
 /// A page of a campaign's donations (404 for a campaign of another city).
@@ -609,18 +599,7 @@ pub async fn reverse(
             Ok(row)
         })
         .await?;
-    Ok(row.into())
-}
-
-/// Page parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SeqQuery {
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+    Ok(row)
 }
 
 /// A campaign's movements in order: `limit` rows after seq `after` (404 for another city's).
@@ -632,8 +611,7 @@ pub async fn ledger(
     after: i32,
 ) -> Result<Vec<LedgerRow>> {
     campaign_in_scope(conn, caller, campaign).await?;
-    let rows = entries::page(conn, campaign, limit, after).await?;
-    Ok(rows.into_iter().map(LedgerRow::from).collect())
+    Ok(entries::page(conn, campaign, limit, after).await?)
 }
 
 /// `POST /needs/{id}/allocations` body.
@@ -792,7 +770,7 @@ pub async fn allocate(
             Ok(row)
         })
         .await?;
-    Ok(row.into())
+    Ok(row)
 }
 
 /// What a need has received (404 outside scope).
@@ -803,5 +781,5 @@ pub async fn need_allocations(
 ) -> Result<Vec<LedgerRow>> {
     find_in_scope(conn, caller, id).await?;
     let rows = entries::of_need(conn, id).await?;
-    Ok(rows.into_iter().map(LedgerRow::from).collect())
+    Ok(rows)
 }

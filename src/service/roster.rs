@@ -17,19 +17,14 @@ use crate::error::{Error, FieldError, Result};
 use crate::service::city;
 use crate::service::handover::{handover, on_duty};
 use crate::service::needs::org_at;
-use crate::service::page::Keyset;
+use crate::service::page::{list_query, Keyset};
 
-/// Which city, and paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct RosterQuery {
-    /// Required for a deployment admin; others get their own city.
-    pub city_id: Option<Uuid>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Which city, and paging.
+    pub struct RosterQuery {
+        /// Required for a deployment admin; others get their own city.
+        pub city_id: Option<Uuid>,
+    }
 }
 
 /// `POST /duty-roster` body.

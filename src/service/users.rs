@@ -1,57 +1,23 @@
 //! Users: listed and read within scope, created, disabled, re-enabled and reset by admins.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::organizations::{self, OrgRow};
 use crate::auth::password;
-use crate::db::models::users::{NewUser, UserChanges, UserRow};
+/// A user as the API shows it: the stored row, without the password hash.
+pub use crate::db::models::users::UserRow as UserOut;
+use crate::db::models::users::{NewUser, UserChanges};
 use crate::db::queries::tokens;
 use crate::db::queries::users::{self as q, UserFilter};
 use crate::domain::caller::Caller;
 use crate::domain::roles::{OrgKind, Role};
 use crate::error::{Error, FieldError, Result};
 use crate::service::filters::word;
-use crate::service::page::{Page, Paged};
-
-/// A user as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    /// Id.
-    pub id: Uuid,
-    /// Login name.
-    pub username: String,
-    /// Name shown to others.
-    pub display_name: String,
-    /// Role.
-    pub role: String,
-    /// Organisation (null for the deployment admin).
-    pub organization_id: Option<Uuid>,
-    /// City (null for the deployment admin).
-    pub city_id: Option<Uuid>,
-    /// Whether the user may sign in.
-    pub active: bool,
-    /// When created.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<UserRow> for UserOut {
-    fn from(r: UserRow) -> Self {
-        UserOut {
-            id: r.id,
-            username: r.username,
-            display_name: r.display_name,
-            role: r.role,
-            organization_id: r.organization_id,
-            city_id: r.city_id,
-            active: r.active,
-            created_at: r.created_at,
-        }
-    }
-}
+use crate::service::page::{list_query, Page, Paged};
 
 /// `POST /users` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,19 +47,14 @@ pub struct UserPatch {
     pub password: Option<String>,
 }
 
-/// Filters of `GET /users`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct UserQuery {
-    /// Only this organisation.
-    pub organization_id: Option<Uuid>,
-    /// Only this role.
-    pub role: Option<String>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /users`.
+    pub struct UserQuery {
+        /// Only this organisation.
+        pub organization_id: Option<Uuid>,
+        /// Only this role.
+        pub role: Option<String>,
+    }
 }
 
 /// The users in the caller's scope, filtered, keyset-paginated.
@@ -108,16 +69,12 @@ pub async fn list(
         role: word("role", query.role, Role::parse, Role::words())?,
     };
     let rows = q::list(conn, caller, filter, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
-    Ok(Paged {
-        items: rows.into_iter().map(UserOut::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |r| r.id)))
 }
 
 /// One user in the caller's scope, or 404.
 pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> Result<UserOut> {
-    Ok(q::in_scope(conn, caller, id).await?.into())
+    Ok(q::in_scope(conn, caller, id).await?)
 }
 
 /// The organisation a new user joins, named by `organization_id` (a deployment admin alone
@@ -206,7 +163,7 @@ pub async fn create(
         city_id: org.as_ref().map(|o| o.city_id),
         password_hash: &hash,
     };
-    Ok(q::insert(conn, &row).await?.into())
+    Ok(q::insert(conn, &row).await?)
 }
 
 /// `PATCH /users/{id}`: an admin disables, re-enables or resets a user, in one UPDATE; disabling
@@ -256,5 +213,5 @@ pub async fn patch(
             Ok(row)
         })
         .await?;
-    Ok(row.into())
+    Ok(row)
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::models::volunteers::{NewServiceRecord, NewTeam, ServiceRow, TeamRow};
@@ -13,7 +13,7 @@ use crate::db::queries::volunteers::{self as q, RecordFilter};
 use crate::domain::caller::Caller;
 use crate::domain::roles::Role;
 use crate::error::{Error, FieldError, Result};
-use crate::service::page::Keyset;
+use crate::service::page::{list_query, Keyset};
 
 /// Roles that organise volunteers and record their hours.
 const ORGANISERS: &[Role] = &[
@@ -53,19 +53,14 @@ pub struct TeamIn {
     pub org_unit_id: Option<Uuid>,
 }
 
-/// Filters of `GET /volunteer-teams`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct TeamQuery {
-    /// Teams of this unit.
-    pub org_unit_id: Option<Uuid>,
-    /// For a deployment admin: the city.
-    pub city_id: Option<Uuid>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /volunteer-teams`.
+    pub struct TeamQuery {
+        /// Teams of this unit.
+        pub org_unit_id: Option<Uuid>,
+        /// For a deployment admin: the city.
+        pub city_id: Option<Uuid>,
+    }
 }
 
 /// A team with its members and hours read.
@@ -291,21 +286,16 @@ pub async fn create_record(
     Ok(ServiceOut::from(row))
 }
 
-/// Filters of `GET /service-records`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceQuery {
-    /// One helper's records.
-    pub helper_id: Option<Uuid>,
-    /// One need's records.
-    pub need_id: Option<Uuid>,
-    /// One team's records.
-    pub volunteer_team_id: Option<Uuid>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters of `GET /service-records`.
+    pub struct ServiceQuery {
+        /// One helper's records.
+        pub helper_id: Option<Uuid>,
+        /// One need's records.
+        pub need_id: Option<Uuid>,
+        /// One team's records.
+        pub volunteer_team_id: Option<Uuid>,
+    }
 }
 
 /// Service records with their total.

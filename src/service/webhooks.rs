@@ -9,7 +9,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::needs::NeedOut;
@@ -22,6 +22,7 @@ use crate::domain::caller::Caller;
 use crate::domain::roles::{Role, UnitKind};
 use crate::domain::webhook::{self as rules, event_id, retry_after};
 use crate::error::{Error, FieldError, Result};
+use crate::service::page::list_query;
 
 /// `POST /webhooks` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -137,17 +138,12 @@ pub struct WebhookEvent {
     pub need: NeedOut,
 }
 
-/// Which city, and paging, for `GET /webhooks`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookQuery {
-    /// Required for a deployment admin; others get their own city.
-    pub city_id: Option<Uuid>,
-    /// Page size (1–200, default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<i64>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
+list_query! {
+    /// Which city, and paging, for `GET /webhooks`.
+    pub struct WebhookQuery {
+        /// Required for a deployment admin; others get their own city.
+        pub city_id: Option<Uuid>,
+    }
 }
 
 /// Webhooks are the city admin's: an `admin` of the city, or the deployment admin.
@@ -305,11 +301,7 @@ pub async fn list(
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let city = city(conn, caller, query.city_id).await?;
     let rows = q::list(conn, caller, city, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |w| w.id);
-    Ok(Paged {
-        items: rows.into_iter().map(WebhookOut::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |w| w.id)))
 }
 
 /// One webhook of the caller's city (404 for another city's, then 403 for a non-admin).
@@ -342,11 +334,7 @@ pub async fn deliveries(
     let row = find(conn, caller, id).await?;
     let page = Page::new(limit, cursor)?;
     let rows = q::deliveries(conn, row.id, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = page.finish(rows, |d| d.id);
-    Ok(Paged {
-        items: rows.into_iter().map(DeliveryOut::from).collect(),
-        next_cursor,
-    })
+    Ok(Paged::of(page.finish(rows, |d| d.id)))
 }
 
 /// Writes the event to the outbox of every active webhook of the need's city subscribed to it,

@@ -237,35 +237,20 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
         )
         .await?;
     }
-    create_user(conn, "city_admin", "市残联管理员", "admin", Some(dpf), &pw).await?;
-    create_user(
-        conn,
-        "president1",
-        "轮值会长甲",
-        "president",
-        Some(association),
-        &pw,
-    )
-    .await?;
-    create_user(
-        conn,
-        "president2",
-        "轮值会长乙",
-        "president",
-        Some(association),
-        &pw,
-    )
-    .await?;
-    create_user(
-        conn,
-        "assoc_staff",
-        "协会秘书处",
-        "association_staff",
-        Some(association),
-        &pw,
-    )
-    .await?;
-    create_user(conn, "auditor", "市级督查员", "auditor", Some(dpf), &pw).await?;
+    for (username, display_name, role, org) in [
+        ("city_admin", "市残联管理员", "admin", dpf),
+        ("president1", "轮值会长甲", "president", association),
+        ("president2", "轮值会长乙", "president", association),
+        (
+            "assoc_staff",
+            "协会秘书处",
+            "association_staff",
+            association,
+        ),
+        ("auditor", "市级督查员", "auditor", dpf),
+    ] {
+        create_user(conn, username, display_name, role, Some(org), &pw).await?;
+    }
 
     let mut villages_total = 0usize;
     let mut persons_total = 0usize;

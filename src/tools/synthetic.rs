@@ -1053,6 +1053,8 @@ fn generate(
             campaigns.uuid(city.admin);
             campaigns.end();
             let day0 = starts + Duration::days(i as i64 * 30);
+            // three gifts of funds on the first days, one of materials on the sixth
+            let mut gifts = Vec::new();
             for (j, (donor, channel, fen)) in [
                 ("腾讯公益99公益日网友", "online_platform", 18_652_000i64),
                 ("爱心企业", "transfer", 5_000_000),
@@ -1061,20 +1063,33 @@ fn generate(
             .into_iter()
             .enumerate()
             {
-                let on = day0 + Duration::days(j as i64);
                 let amount = fen / (1 + i as i64) + j as i64 * 100;
                 c.raised += amount;
+                gifts.push((j as i64, donor, channel, ("funds", "", ""), amount, None));
+            }
+            let (item, unit, qty, price) = c.material;
+            let materials = ("materials", item, unit);
+            gifts.push((
+                5,
+                "圆梦微公益服务中心",
+                "offline",
+                materials,
+                qty,
+                Some(qty * price),
+            ));
+            for (day, donor, channel, (kind, item, unit), amount, value_fen) in gifts {
+                let on = day0 + Duration::days(day);
                 let at = on.and_hms_opt(10, 0, 0).unwrap_or_default().and_utc();
                 ledger_row(
                     &mut ledger,
                     &mut c,
                     city.unit.id,
                     "donation",
-                    "funds",
-                    "",
-                    "",
+                    kind,
+                    item,
+                    unit,
                     amount,
-                    None,
+                    value_fen,
                     None,
                     Some((donor, channel, on)),
                     None,
@@ -1082,25 +1097,6 @@ fn generate(
                     at,
                 );
             }
-            let on = day0 + Duration::days(5);
-            let (item, unit, qty, price) = c.material;
-            let at = on.and_hms_opt(10, 0, 0).unwrap_or_default().and_utc();
-            ledger_row(
-                &mut ledger,
-                &mut c,
-                city.unit.id,
-                "donation",
-                "materials",
-                item,
-                unit,
-                qty,
-                Some(qty * price),
-                None,
-                Some(("圆梦微公益服务中心", "offline", on)),
-                None,
-                city.assoc_staff,
-                at,
-            );
             city.campaigns.push(c);
         }
         for (k, (from, to)) in [(-3i64, 3i64), (4, 10)].into_iter().enumerate() {

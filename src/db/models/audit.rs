@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::audit_log;
 
-/// One audit-log row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// One audit-log row (the API's `AuditOut`).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_log)]
+#[schema(as = AuditOut, description = "One audit-log row.")]
 pub struct AuditRow {
     /// Id.
     pub id: Uuid,
@@ -18,7 +20,7 @@ pub struct AuditRow {
     pub actor_user_id: Option<Uuid>,
     /// Who (username).
     pub actor: String,
-    /// `reveal`, `export` or `import`.
+    /// `reveal` or `export`.
     pub action: String,
     /// The person concerned.
     pub person_id: Option<Uuid>,

@@ -2,13 +2,16 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::ledger_entries;
 
-/// A ledger row as stored (and as written: the service fills in seq and the hashes).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// A ledger row as stored (and as written: the service fills in seq and the hashes); the API
+/// answers it as `LedgerRow`, without the hashes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = ledger_entries)]
+#[schema(as = LedgerRow, description = "A ledger row.")]
 pub struct LedgerEntry {
     /// Id.
     pub id: Uuid,
@@ -49,8 +52,10 @@ pub struct LedgerEntry {
     /// When.
     pub at: DateTime<Utc>,
     /// Previous row's hash.
+    #[serde(skip)]
     pub prev_hash: Option<Vec<u8>>,
     /// This row's hash.
+    #[serde(skip)]
     pub hash: Vec<u8>,
 }
 

@@ -4,25 +4,27 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, organizations};
 
 /// An org unit row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = org_units)]
+#[schema(as = UnitOut, description = "An org unit row.")]
 pub struct UnitRow {
     /// Id.
     pub id: Uuid,
     /// `city`, `town` or `village`.
     pub kind: String,
-    /// Name.
+    /// Name (e.g. 钢山街道).
     pub name: String,
     /// 12-digit statistical division code.
     pub code: String,
     /// The parent unit (null for a city).
     pub parent_id: Option<Uuid>,
-    /// The city.
+    /// The city (the tenant key).
     pub city_id: Uuid,
     /// The town (itself for a town, its parent for a village, null for a city).
     pub town_id: Option<Uuid>,
@@ -51,12 +53,13 @@ pub struct NewUnit<'a> {
 }
 
 /// An organisation row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = organizations)]
+#[schema(as = OrgRow, description = "An organisation.")]
 pub struct OrganizationRow {
     /// Id.
     pub id: Uuid,
-    /// Kind word.
+    /// Kind.
     pub kind: String,
     /// Name.
     pub name: String,

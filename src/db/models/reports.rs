@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Double, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::QueryableByName;
+use serde::Serialize;
 use uuid::Uuid;
 
 /// A row of a query grouped by child unit.
@@ -49,8 +50,8 @@ pub struct CoverageRow {
     pub overdue: i64,
 }
 
-/// A person needing attention (incomplete group or overdue visit).
-#[derive(QueryableByName)]
+/// A person needing attention (incomplete group or overdue visit), as the coverage report lists it.
+#[derive(QueryableByName, Serialize)]
 pub struct AttentionRow {
     /// The person.
     #[diesel(sql_type = SqlUuid)]

@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::users;
 
 /// A user row (the hash never leaves the service layer).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = users)]
+#[schema(as = UserOut, description = "A user as the API shows it.")]
 pub struct UserRow {
     /// Id.
     pub id: Uuid,
@@ -16,17 +18,18 @@ pub struct UserRow {
     pub username: String,
     /// Name shown to others.
     pub display_name: String,
-    /// Role word.
+    /// Role.
     pub role: String,
-    /// Organisation.
+    /// Organisation (null for the deployment admin).
     pub organization_id: Option<Uuid>,
-    /// City.
+    /// City (null for the deployment admin).
     pub city_id: Option<Uuid>,
     /// argon2 hash.
+    #[serde(skip)]
     pub password_hash: String,
     /// Whether the user may sign in.
     pub active: bool,
-    /// Created.
+    /// When created.
     pub created_at: DateTime<Utc>,
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::Caller;
+use crate::http::caller::Ctx;
 use crate::http::client_addr;
 use crate::http::error::AppResult;
 use crate::http::extract::{Body, Json};
@@ -51,28 +51,24 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshIn>) -> AppRe
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutIn>), security(("bearer" = [])), responses(
     (status = 204, description = "signed out"),
     (status = 401, body = crate::http::error::Problem)))]
-pub async fn logout(
-    caller: Caller,
-    state: web::Data<AppState>,
-    body: Body,
-) -> AppResult<HttpResponse> {
+pub async fn logout(cx: Ctx, body: Body) -> AppResult<HttpResponse> {
     // no body, `null` and `{}` all mean "every session"
     let input: LogoutIn = if body.is_empty() {
         LogoutIn::default()
     } else {
         body.json::<Option<LogoutIn>>()?.unwrap_or_default()
     };
-    let mut conn = state.conn().await?;
-    svc::logout(&mut conn, &caller, input).await?;
+    let mut conn = cx.conn().await?;
+    svc::logout(&mut conn, &cx.caller, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/me`: who am I.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = MeOut), (status = 401, body = crate::http::error::Problem)))]
-pub async fn me(caller: Caller, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    Ok(HttpResponse::Ok().json(svc::me(&mut conn, &caller).await?))
+pub async fn me(cx: Ctx) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(HttpResponse::Ok().json(svc::me(&mut conn, &cx.caller).await?))
 }
 
 /// `POST /api/v1/me/password`: changes the caller's password and ends every session.
@@ -80,12 +76,8 @@ pub async fn me(caller: Caller, state: web::Data<AppState>) -> AppResult<HttpRes
     (status = 204, description = "changed; all refresh tokens revoked"),
     (status = 401, body = crate::http::error::Problem),
     (status = 422, description = "wrong current password or weak new one", body = crate::http::error::Problem)))]
-pub async fn change_password(
-    caller: Caller,
-    state: web::Data<AppState>,
-    body: Json<PasswordIn>,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    svc::change_password(&mut conn, &caller, body.0).await?;
+pub async fn change_password(cx: Ctx, body: Json<PasswordIn>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    svc::change_password(&mut conn, &cx.caller, body.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

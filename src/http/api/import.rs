@@ -17,9 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ok;
 use crate::auth::Caller;
+use crate::http::caller::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::Query;
-use crate::http::AppState;
 use crate::import::columns::{Register, HELPERS, PERSONS};
 use crate::import::template::{self, Format};
 use crate::service::import::{self as svc, HelperImportReport, PersonImportReport};
@@ -156,16 +156,19 @@ fn template(register: &Register, q: &TemplateQuery) -> AppResult<HttpResponse> {
         (status = 422, description = "the file is not CSV/XLSX, is empty, or its header lacks a required column (named as `field`)", body = crate::http::error::Problem)))]
 pub async fn import_persons(
     req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
+    cx: Ctx,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    svc::authorize(&caller)?;
-    let table = svc::read(&caller, PERSONS, read_upload(&req, payload).await?).await?;
-    let mut conn = state.conn().await?;
-    Ok(ok(
-        &svc::persons(&mut conn, &caller, &state.pii, table).await?
-    ))
+    svc::authorize(&cx.caller)?;
+    let table = svc::read(&cx.caller, PERSONS, read_upload(&req, payload).await?).await?;
+    let mut conn = cx.conn().await?;
+    Ok(ok(&svc::persons(
+        &mut conn,
+        &cx.caller,
+        &cx.state.pii,
+        table,
+    )
+    .await?))
 }
 
 /// `POST /api/v1/helpers/import`: a CSV or XLSX register of helpers (multipart field `file`).
@@ -187,14 +190,13 @@ pub async fn import_persons(
         (status = 422, description = "the file is not CSV/XLSX, is empty, or its header lacks a required column (named as `field`)", body = crate::http::error::Problem)))]
 pub async fn import_helpers(
     req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
+    cx: Ctx,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    svc::authorize(&caller)?;
-    let table = svc::read(&caller, HELPERS, read_upload(&req, payload).await?).await?;
-    let mut conn = state.conn().await?;
-    Ok(ok(&svc::helpers(&mut conn, &caller, table).await?))
+    svc::authorize(&cx.caller)?;
+    let table = svc::read(&cx.caller, HELPERS, read_upload(&req, payload).await?).await?;
+    let mut conn = cx.conn().await?;
+    Ok(ok(&svc::helpers(&mut conn, &cx.caller, table).await?))
 }
 
 /// `GET /api/v1/persons/import/template`: an empty register with the expected header.

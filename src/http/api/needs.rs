@@ -2,52 +2,39 @@
 //! calls one use case of `service::needs`, and answers.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
 
 use super::{ok, Paged};
-use crate::auth::Caller;
+use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
-use crate::http::extract::{etag, if_match, path_id, Body, IdempotencyKey, Query};
-use crate::http::AppState;
+use crate::http::extract::{etag, if_match, Body, IdempotencyKey, Query};
 use crate::service::needs::{self as svc, EventOut, EventQuery, Filed, NeedIn, NeedOut, NeedQuery};
 
 /// `GET /api/v1/needs`: needs in scope, filtered, keyset-paginated.
 #[utoipa::path(get, path = "/api/v1/needs", tag = "needs", params(NeedQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<NeedOut>), (status = 401, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    q: Query<NeedQuery>,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    Ok(ok(&svc::list(&mut conn, &caller, &state.pii, q.0).await?))
+pub async fn list(cx: Ctx, q: Query<NeedQuery>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(ok(
+        &svc::list(&mut conn, &cx.caller, &cx.state.pii, q.0).await?
+    ))
 }
 
 /// `GET /api/v1/needs/{id}`: one need, with its version as `ETag`.
 #[utoipa::path(get, path = "/api/v1/needs/{id}", tag = "needs", params(("id" = Uuid, Path)), security(("bearer" = [])), responses(
     (status = 200, body = NeedOut, headers(("ETag" = String, description = "the version"))), (status = 404, body = crate::http::error::Problem)))]
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    let n = svc::get(&mut conn, &caller, id).await?;
+pub async fn get(cx: Ctx, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    let n = svc::get(&mut conn, &cx.caller, *id).await?;
     Ok(HttpResponse::Ok().insert_header(etag(n.version)).json(n))
 }
 
 /// `GET /api/v1/needs/{id}/events`: the whole history, oldest first.
 #[utoipa::path(get, path = "/api/v1/needs/{id}/events", tag = "needs", params(("id" = Uuid, Path), EventQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<EventOut>), (status = 404, body = crate::http::error::Problem)))]
-pub async fn events(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    q: Query<EventQuery>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    Ok(ok(&svc::events(&mut conn, &caller, id, q.0).await?))
+pub async fn events(cx: Ctx, id: web::Path<Uuid>, q: Query<EventQuery>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(ok(&svc::events(&mut conn, &cx.caller, *id, q.0).await?))
 }
 
 /// `POST /api/v1/needs`: files a need for a person (`reported`, at the village's 村残协).
@@ -57,14 +44,9 @@ pub async fn events(
     (status = 201, body = NeedOut), (status = 403, body = crate::http::error::Problem),
     (status = 409, description = "the same key is still in flight (`conflict`), or the person already has an open need of this category (`possible_duplicate`, naming `existing_need_id` and `existing_case_number`; send `confirm_duplicate: true` to file it all the same)", body = crate::http::error::Problem),
     (status = 422, description = "invalid fields, or `idempotency_key_reused`", body = crate::http::error::Problem)))]
-pub async fn create(
-    caller: Caller,
-    state: web::Data<AppState>,
-    key: IdempotencyKey,
-    body: Body,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    match svc::file(&mut conn, &caller, &body, key.0).await? {
+pub async fn create(cx: Ctx, key: IdempotencyKey, body: Body) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    match svc::file(&mut conn, &cx.caller, &body, key.0).await? {
         Filed::Created(n) => Ok(HttpResponse::Created()
             .insert_header(etag(n.version))
             .insert_header((header::LOCATION, format!("/api/v1/needs/{}", n.id)))
@@ -93,14 +75,12 @@ pub async fn create(
     (status = 412, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem), (status = 428, body = crate::http::error::Problem)))]
 pub async fn act(
     req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    cx: Ctx,
+    path: web::Path<(Uuid, String)>,
     body: Body,
 ) -> AppResult<HttpResponse> {
     let (id, action) = path.into_inner();
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    let n = svc::act(&mut conn, &caller, id, &action, if_match(&req), &body).await?;
+    let mut conn = cx.conn().await?;
+    let n = svc::act(&mut conn, &cx.caller, id, &action, if_match(&req), &body).await?;
     Ok(HttpResponse::Ok().insert_header(etag(n.version)).json(n))
 }

@@ -1,12 +1,12 @@
 //! Registered disabled persons, their 三帮一 contact groups and visits: the handlers.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
 
 use super::{created, ok, Paged};
-use crate::auth::Caller;
+use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
-use crate::http::extract::{etag, if_match, path_id, Body, Page, PageQuery, Query};
-use crate::http::AppState;
+use crate::http::extract::{etag, if_match, Body, Page, PageQuery, Query};
 use crate::service::groups::{self, GroupIn, GroupOut};
 use crate::service::persons::{
     self as svc, PersonIn, PersonOut, PersonPatch, PersonQuery, RevealQuery,
@@ -23,30 +23,22 @@ fn with_etag(mut res: actix_web::HttpResponseBuilder, out: &PersonOut) -> HttpRe
     (status = 201, body = PersonOut), (status = 403, body = crate::http::error::Problem),
     (status = 409, description = "this ID number is already registered (`duplicate`)", body = crate::http::error::Problem),
     (status = 422, body = crate::http::error::Problem)))]
-pub async fn create(
-    caller: Caller,
-    state: web::Data<AppState>,
-    body: Body,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let out = svc::create(&mut conn, &caller, &state.pii, || body.json()).await?;
+pub async fn create(cx: Ctx, body: Body) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    let out = svc::create(&mut conn, &cx.caller, &cx.state.pii, || body.json()).await?;
     Ok(with_etag(HttpResponse::Created(), &out))
 }
 
 /// `GET /api/v1/persons`: persons in scope, filtered, keyset-paginated.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(PersonQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<PersonOut>), (status = 401, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    q: Query<PersonQuery>,
-) -> AppResult<HttpResponse> {
+pub async fn list(cx: Ctx, q: Query<PersonQuery>) -> AppResult<HttpResponse> {
     let page = Page::new(q.0.limit, q.0.cursor.as_deref())?;
-    let mut conn = state.conn().await?;
+    let mut conn = cx.conn().await?;
     let rows = svc::list(
         &mut conn,
-        &caller,
-        &state.pii,
+        &cx.caller,
+        &cx.state.pii,
         q.0,
         page.limit + 1,
         page.after,
@@ -61,16 +53,10 @@ pub async fn list(
     (status = 200, body = PersonOut, headers(("ETag" = String, description = "the version"))),
     (status = 403, description = "your role may not reveal", body = crate::http::error::Problem),
     (status = 404, body = crate::http::error::Problem)))]
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    q: Query<RevealQuery>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+pub async fn get(cx: Ctx, id: web::Path<Uuid>, q: Query<RevealQuery>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
     let reveal = q.0.reveal.as_deref();
-    let out = svc::get(&mut conn, &caller, &state.pii, id, reveal).await?;
+    let out = svc::get(&mut conn, &cx.caller, &cx.state.pii, *id, reveal).await?;
     Ok(with_etag(HttpResponse::Ok(), &out))
 }
 
@@ -82,30 +68,26 @@ pub async fn get(
     (status = 412, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem), (status = 428, body = crate::http::error::Problem)))]
 pub async fn patch(
     req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
+    cx: Ctx,
+    id: web::Path<Uuid>,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = cx.conn().await?;
     // read now, refused only after the 404 and the 403
     let expected = if_match(&req);
-    let out = svc::patch(&mut conn, &caller, &state.pii, id, expected, || body.json()).await?;
+    let out = svc::patch(&mut conn, &cx.caller, &cx.state.pii, *id, expected, || {
+        body.json()
+    })
+    .await?;
     Ok(with_etag(HttpResponse::Ok(), &out))
 }
 
 /// `GET /api/v1/persons/{id}/contact-group`: the person's 三帮一 group.
 #[utoipa::path(get, path = "/api/v1/persons/{id}/contact-group", tag = "persons", params(("id" = Uuid, Path)), security(("bearer" = [])), responses(
     (status = 200, body = GroupOut), (status = 404, body = crate::http::error::Problem)))]
-pub async fn get_group(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    Ok(ok(&groups::get(&mut conn, &caller, id).await?))
+pub async fn get_group(cx: Ctx, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(ok(&groups::get(&mut conn, &cx.caller, *id).await?))
 }
 
 /// `PUT /api/v1/persons/{id}/contact-group`: sets all three helpers at once.
@@ -113,15 +95,9 @@ pub async fn get_group(
     (status = 200, body = GroupOut), (status = 403, body = crate::http::error::Problem), (status = 404, body = crate::http::error::Problem),
     (status = 409, description = "the person is not active", body = crate::http::error::Problem),
     (status = 422, description = "not three distinct active helpers of the town with room", body = crate::http::error::Problem)))]
-pub async fn put_group(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    body: Body,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    Ok(ok(&groups::put(&mut conn, &caller, id, || {
+pub async fn put_group(cx: Ctx, id: web::Path<Uuid>, body: Body) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(ok(&groups::put(&mut conn, &cx.caller, *id, || {
         body.json::<GroupIn>()
     })
     .await?))
@@ -131,15 +107,13 @@ pub async fn put_group(
 #[utoipa::path(get, path = "/api/v1/persons/{id}/visits", tag = "persons", params(("id" = Uuid, Path), PageQuery), security(("bearer" = [])), responses(
     (status = 200, body = Paged<VisitOut>), (status = 404, body = crate::http::error::Problem)))]
 pub async fn list_visits(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
+    cx: Ctx,
+    id: web::Path<Uuid>,
     q: Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
     let page = Page::new(q.0.limit, q.0.cursor.as_deref())?;
-    let mut conn = state.conn().await?;
-    let rows = visits::list(&mut conn, &caller, id, page.limit + 1, page.after).await?;
+    let mut conn = cx.conn().await?;
+    let rows = visits::list(&mut conn, &cx.caller, *id, page.limit + 1, page.after).await?;
     let (items, next_cursor) = page.finish(rows, |r| r.id);
     Ok(ok(&Paged { items, next_cursor }))
 }
@@ -148,14 +122,8 @@ pub async fn list_visits(
 #[utoipa::path(post, path = "/api/v1/persons/{id}/visits", tag = "persons", params(("id" = Uuid, Path)), request_body = VisitIn, security(("bearer" = [])), responses(
     (status = 201, body = VisitOut), (status = 403, body = crate::http::error::Problem), (status = 404, body = crate::http::error::Problem),
     (status = 422, body = crate::http::error::Problem)))]
-pub async fn create_visit(
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    body: Body,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    let out = visits::create(&mut conn, &caller, id, || body.json::<VisitIn>()).await?;
+pub async fn create_visit(cx: Ctx, id: web::Path<Uuid>, body: Body) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    let out = visits::create(&mut conn, &cx.caller, *id, || body.json::<VisitIn>()).await?;
     Ok(created(&out))
 }
