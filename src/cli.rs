@@ -327,8 +327,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let outbox = crate::jobs::outbox::spawn(state.pool.clone(), config.webhooks.clone())?;
     let running = crate::server::start(state, listener, None)?;
     println!(
-        "zhucan listening on http://{} (API under /api/v1, docs at /docs)",
-        running.addr
+        "zhucan listening on http://{addr} (the console: open http://{addr}/ in a browser; API under /api/v1, docs at /docs)",
+        addr = running.addr
     );
     if embedded.is_some() {
         println!("demo logins (password {}): admin, city_admin, president1, president2, town_staff, dept_officer, village_staff, site_staff, auditor",

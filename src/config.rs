@@ -46,6 +46,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// The webhook delivery worker (`WEBHOOK_*`).
     pub webhooks: WebhookSettings,
+    /// `PUBLIC_URL`: where people reach the service (behind a proxy, its address); when it is
+    /// `https://…` the console's session cookie is marked `Secure`.
+    pub public_url: Option<url::Url>,
+    /// `CONSOLE_IDLE_MINUTES` (default 30): a console session not used for this long ends.
+    pub console_idle: Duration,
 }
 
 /// How webhooks are checked and delivered.
@@ -135,6 +140,25 @@ pub fn decode_pii_key(raw: &str) -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
+/// Parses `PUBLIC_URL`: an absolute http or https URL.
+pub fn parse_public_url(raw: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|_| anyhow::anyhow!("PUBLIC_URL must be an absolute URL, got {raw:?}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("PUBLIC_URL must start with http:// or https://, got {raw:?}");
+    }
+    Ok(url)
+}
+
+/// `CONSOLE_IDLE_MINUTES`: 1 to 1440, default 30.
+fn console_idle_minutes() -> anyhow::Result<u64> {
+    let minutes: u64 = env_num("CONSOLE_IDLE_MINUTES", 30)?;
+    if !(1..=1440).contains(&minutes) {
+        bail!("CONSOLE_IDLE_MINUTES must be between 1 and 1440, got {minutes}");
+    }
+    Ok(minutes)
+}
+
 /// Parses `TRUSTED_PROXIES`: comma-separated CIDRs (a bare address is taken as itself alone).
 pub fn parse_trusted_proxies(raw: &str) -> anyhow::Result<Vec<IpNet>> {
     raw.split(',')
@@ -204,6 +228,11 @@ impl Config {
             sweep_interval: Duration::from_secs(env_num("SWEEP_INTERVAL_SECS", 60)?),
             trusted_proxies: parse_trusted_proxies(&env("TRUSTED_PROXIES").unwrap_or_default())?,
             webhooks: WebhookSettings::from_env()?,
+            public_url: match env("PUBLIC_URL") {
+                None => None,
+                Some(raw) => Some(parse_public_url(&raw)?),
+            },
+            console_idle: Duration::from_secs(60 * console_idle_minutes()?),
         })
     }
 
@@ -227,7 +256,16 @@ impl Config {
             sweep_interval: Duration::from_secs(0),
             trusted_proxies: Vec::new(),
             webhooks: WebhookSettings::default(),
+            public_url: None,
+            console_idle: Duration::from_secs(30 * 60),
         }
+    }
+
+    /// Whether the console's cookie is `Secure`: `PUBLIC_URL` is https.
+    pub fn secure_cookie(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
     }
 
     /// The PII key bytes.

@@ -21,6 +21,11 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
         refresh_ttl_secs: config.refresh_ttl.as_secs() as i64,
         trusted_proxies: config.trusted_proxies.clone(),
         webhook_allow_private: config.webhooks.allow_private,
+        console: crate::http::console::Settings {
+            idle: chrono::Duration::from_std(config.console_idle)
+                .unwrap_or_else(|_| chrono::Duration::minutes(30)),
+            secure_cookie: config.secure_cookie(),
+        },
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod password;
+pub mod sessions;
 pub mod tokens;
 
 pub use caller::{Caller, Scope};

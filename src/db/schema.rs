@@ -31,6 +31,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        idle_until -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     contact_group_members (person_id, helper_id) {
         person_id -> Uuid,
         helper_id -> Uuid,
@@ -440,6 +452,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(notifications -> needs (need_id));
 diesel::joinable!(need_notices -> needs (need_id));
@@ -463,6 +476,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     case_number_counters,
     city_settings,
+    console_sessions,
     contact_group_members,
     duty_roster,
     helpers,

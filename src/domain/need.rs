@@ -121,13 +121,75 @@ pub const KEEPS_STATE: &[&str] = &[
 ];
 
 impl State {
+    /// The state in Chinese, as the console and the reports show it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            State::Reported => "已上报",
+            State::Registered => "已登记",
+            State::Referred => "已转办",
+            State::Escalated => "已上报上级",
+            State::InProgress => "办理中",
+            State::Resolved => "待回访",
+            State::Closed => "已办结",
+            State::Withdrawn => "已撤回",
+        }
+    }
+
     /// Closed and withdrawn needs are finished.
     pub fn is_final(self) -> bool {
         matches!(self, State::Closed | State::Withdrawn)
     }
 }
 
+impl Loop {
+    /// The loop in Chinese (政策闭环 / 社会闭环).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Loop::Policy => "政策闭环",
+            Loop::Social => "社会闭环",
+        }
+    }
+}
+
+impl Urgency {
+    /// The urgency in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Urgency::Normal => "一般",
+            Urgency::Urgent => "紧急",
+        }
+    }
+}
+
+impl ActionKind {
+    /// The action in Chinese: the name of its button in the console (SPEC §6, binding).
+    pub fn zh(self) -> &'static str {
+        match self {
+            ActionKind::Register => "登记",
+            ActionKind::Refer => "转介",
+            ActionKind::Accept => "签收",
+            ActionKind::Return => "退单",
+            ActionKind::Assign => "派单",
+            ActionKind::Escalate => "上报",
+            ActionKind::Reroute => "转社会闭环",
+            ActionKind::Resolve => "办结",
+            ActionKind::Verify => "回访",
+            ActionKind::Withdraw => "撤销",
+            ActionKind::Comment => "留言",
+        }
+    }
+}
+
 impl Level {
+    /// The level in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Level::Village => "村级",
+            Level::Town => "镇街级",
+            Level::City => "市级",
+        }
+    }
+
     /// The level above, if any.
     pub fn up(self) -> Option<Level> {
         match self {

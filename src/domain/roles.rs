@@ -39,6 +39,22 @@ word_enum!(
     }
 );
 
+impl Role {
+    /// The role in Chinese, as the console names it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Admin => "管理员",
+            Role::AssociationStaff => "协会工作人员",
+            Role::President => "轮值会长",
+            Role::TownStaff => "镇街助残服务中心",
+            Role::DepartmentOfficer => "部门经办人",
+            Role::VillageStaff => "村（社区）助残服务站",
+            Role::SiteStaff => "延伸服务点",
+            Role::Auditor => "审计",
+        }
+    }
+}
+
 word_enum!(
     /// The kind of an org unit.
     UnitKind { City = "city", Town = "town", Village = "village" }

@@ -63,6 +63,11 @@ pub struct Standing {
 }
 
 impl Standing {
+    /// Whether a need due at `due`, `marked` overdue or not, is overdue at `now`.
+    pub fn overdue_at(due: Option<DateTime<Utc>>, marked: bool, now: DateTime<Utc>) -> bool {
+        marked || due.is_some_and(|d| d < now)
+    }
+
     /// The standing at `now` of a need due at `due` (none: no deadline), `marked` overdue or
     /// not, in its state since `since`; today ends at `end_of_today`.
     pub fn of(
@@ -72,13 +77,13 @@ impl Standing {
         now: DateTime<Utc>,
         end_of_today: DateTime<Utc>,
     ) -> Standing {
+        let overdue = Standing::overdue_at(due, marked, now);
         let Some(due) = due else {
             return Standing {
-                overdue: marked,
+                overdue,
                 ..Standing::default()
             };
         };
-        let overdue = marked || due < now;
         Standing {
             overdue,
             due_today: !overdue && due < end_of_today,

@@ -172,7 +172,7 @@ fn nul_in_json(body: &[u8]) -> Option<String> {
 }
 
 /// Turns a serde data error into a 422 naming the field.
-fn data_error(path: &str, message: &str) -> AppError {
+pub(crate) fn data_error(path: &str, message: &str) -> AppError {
     // serde reports missing and unknown fields at the parent's path; name the field itself
     let message = message
         .split(" at line ")

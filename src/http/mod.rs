@@ -9,6 +9,7 @@ pub mod prometheus;
 pub mod routes;
 
 pub mod api;
+pub mod console;
 
 use actix_web::{dev::Service, web, App, HttpResponse};
 use std::time::Instant;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may target private addresses.
     pub webhook_allow_private: bool,
+    /// The console's sessions.
+    pub console: console::Settings,
 }
 
 impl AppState {
@@ -95,8 +98,13 @@ pub fn app(
             }
         })
         .configure(routes::configure)
+        .configure(console::configure)
         .default_service(web::to(|req: actix_web::HttpRequest| async move {
-            Err::<HttpResponse, _>(unrouted(req.path()))
+            let refusal = unrouted(req.path());
+            if matches!(refusal, AppError::NotFound) && console::wants_page(&req) {
+                return Ok(console::not_found());
+            }
+            Err::<HttpResponse, _>(refusal)
         }))
 }
 
@@ -128,11 +136,12 @@ fn route_label(pattern: &str) -> String {
     out
 }
 
-/// What an unrouted request gets: 405 with `Allow` when the path is served with other methods,
-/// else 404.
+/// What an unrouted request gets: 405 with `Allow` when the path is served with other methods
+/// (by the API or the console), else 404.
 pub fn unrouted(path: &str) -> AppError {
     let methods: Vec<String> = routes::ROUTE_TABLE
         .iter()
+        .chain(console::ROUTES)
         .filter(|(_, pattern)| path_matches(pattern, path))
         .map(|(method, _)| method.to_ascii_uppercase())
         .collect();

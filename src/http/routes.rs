@@ -23,7 +23,8 @@ macro_rules! routes {
 /// The regex an `{id}` segment must match: a hyphenated UUID.
 const UUID_RE: &str = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
 
-fn uuid_ids(path: &str) -> String {
+/// A route path with each `{id}` segment restricted to a UUID.
+pub fn uuid_ids(path: &str) -> String {
     path.replace("{id}", &format!("{{id:{UUID_RE}}}"))
 }
 

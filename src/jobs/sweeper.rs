@@ -4,7 +4,7 @@ use crate::db::DbPool;
 
 /// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
 /// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once. It
-/// also deletes the sign-in limits' expired counts.
+/// also deletes the sign-in limits' expired counts and the console sessions that ended.
 pub fn spawn_sweeper(
     pool: DbPool,
     interval: std::time::Duration,
@@ -30,6 +30,11 @@ pub fn spawn_sweeper(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sign-in limits: pruning failed"),
+            }
+            match crate::db::queries::sessions::prune(&mut conn, chrono::Utc::now()).await {
+                Ok(n) if n > 0 => tracing::debug!(sessions = n, "console: ended sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "console sessions: pruning failed"),
             }
             match crate::service::sweep::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {

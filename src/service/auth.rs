@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::users::UserOut;
-use crate::auth::password;
 use crate::auth::tokens::{new_refresh_token, refresh_token_hash, TokenKeys};
+use crate::auth::{password, sessions};
 use crate::db::models::tokens::NewRefreshToken;
 use crate::db::models::users::{UserChanges, UserRow};
 use crate::db::queries::login_limits::{self, Failure};
@@ -106,6 +106,29 @@ pub async fn login(
     addr: IpAddr,
     input: LoginIn,
 ) -> Result<TokenOut> {
+    let user = authenticate(conn, addr, input).await?;
+    issue_pair(conn, issuer, user, Uuid::now_v7()).await
+}
+
+/// The console's sign-in: the same check and limits as [`login`], then a console session
+/// (an `HttpOnly` cookie's token and its CSRF token) instead of a token pair.
+pub async fn console_sign_in(
+    conn: &mut AsyncPgConnection,
+    addr: IpAddr,
+    input: LoginIn,
+    idle: Duration,
+) -> Result<sessions::Started> {
+    let user = authenticate(conn, addr, input).await?;
+    sessions::start(conn, user.id, idle).await
+}
+
+/// The user behind a username and password, within the sign-in limits (every sign-in, the
+/// API's and the console's, passes here).
+async fn authenticate(
+    conn: &mut AsyncPgConnection,
+    addr: IpAddr,
+    input: LoginIn,
+) -> Result<UserRow> {
     let LoginIn { username, password } = input;
     let mut errors = Vec::new();
     if username.trim().is_empty() || username.len() > 64 {
@@ -149,7 +172,7 @@ pub async fn login(
     if has_failures {
         login_limits::clear_account(conn, &key).await?;
     }
-    issue_pair(conn, issuer, user, Uuid::now_v7()).await
+    Ok(user)
 }
 
 /// Writes a new refresh token of the family and signs an access token for the user.

@@ -4,7 +4,7 @@
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::db::queries::org_units;
+use crate::db::queries::{org, org_units};
 use crate::domain::caller::Caller;
 use crate::error::{Error, Result};
 
@@ -23,5 +23,14 @@ pub fn visible(caller: &Caller, city: Uuid) -> Result<()> {
         Err(Error::NotFound)
     } else {
         Ok(())
+    }
+}
+
+/// The time zone the caller's city keeps (a deployment admin's: Asia/Shanghai), for showing
+/// times as the people of the city read them.
+pub async fn time_zone(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<chrono_tz::Tz> {
+    match caller.city_id {
+        Some(city) => Ok(org::city_tz(conn, city).await?),
+        None => Ok(chrono_tz::Asia::Shanghai),
     }
 }

@@ -115,6 +115,11 @@ pub async fn list(
     })
 }
 
+/// How many of the caller's notifications are unread (the console's header shows it).
+pub async fn unread(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<i64> {
+    Ok(q::unread(conn, caller.user_id).await?)
+}
+
 /// Marks one of the caller's notifications read (404 for anyone else's).
 pub async fn read(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> Result<()> {
     if q::mark_read(conn, caller.user_id, id, Utc::now()).await? {

@@ -344,34 +344,17 @@ fn needs_columns() -> Vec<Column> {
         Column::new("closed", "办结诉求"),
     ];
     for &s in State::ALL {
-        let zh = match s {
-            State::Reported => "已上报",
-            State::Registered => "已登记",
-            State::Referred => "已转办",
-            State::Escalated => "已上报上级",
-            State::InProgress => "办理中",
-            State::Resolved => "待回访",
-            State::Closed => "已办结",
-            State::Withdrawn => "已撤回",
-        };
-        columns.push(Column::new(format!("by_state.{s}"), format!("状态-{zh}")));
+        columns.push(Column::new(
+            format!("by_state.{s}"),
+            format!("状态-{}", s.zh()),
+        ));
     }
     for &l in Loop::ALL {
-        let zh = if l == Loop::Policy {
-            "政策闭环"
-        } else {
-            "社会闭环"
-        };
-        columns.push(Column::new(format!("by_loop.{l}"), zh));
+        columns.push(Column::new(format!("by_loop.{l}"), l.zh()));
     }
     columns.push(Column::new("by_loop.untriaged", "未分流"));
     for &l in Level::ALL {
-        let zh = match l {
-            Level::Village => "村级",
-            Level::Town => "镇街级",
-            Level::City => "市级",
-        };
-        columns.push(Column::new(format!("by_level.{l}"), zh));
+        columns.push(Column::new(format!("by_level.{l}"), l.zh()));
     }
     for &c in Category::ALL {
         let zh = c.zh();

@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod authz;
 mod case_numbers;
+mod console;
 mod faults;
 mod fuzz_regressions;
 mod hardening;

@@ -13,6 +13,7 @@ pub mod persons;
 pub mod places;
 pub mod reports;
 pub mod roster;
+pub mod sessions;
 pub mod sla;
 pub mod tokens;
 pub mod users;

@@ -20,6 +20,7 @@ pub mod places;
 pub mod reports;
 pub mod roster;
 pub mod scope;
+pub mod sessions;
 pub mod sla;
 pub mod tokens;
 pub mod users;
