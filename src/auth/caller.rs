@@ -137,6 +137,20 @@ impl Caller {
         if row.organization_id.is_none() && role != Role::Admin {
             return Err(Error::Unauthorized("user without organisation"));
         }
+        // a helper signs in through its helper record, while the record is active
+        let helper_id = if role == Role::Helper {
+            use crate::db::schema::helpers;
+            let id: Option<Uuid> = helpers::table
+                .filter(helpers::user_id.eq(row.id))
+                .filter(helpers::active.eq(true))
+                .select(helpers::id)
+                .first(conn)
+                .await
+                .optional()?;
+            Some(id.ok_or(Error::Unauthorized("helper record gone or inactive"))?)
+        } else {
+            None
+        };
         Ok(Caller {
             user_id: row.id,
             username: row.username,
@@ -148,6 +162,7 @@ impl Caller {
             city_id: row.city_id,
             town_id: row.town_id,
             scope,
+            helper_id,
         })
     }
 }

@@ -64,6 +64,9 @@ pub struct Caller {
     pub town_id: Option<Uuid>,
     /// What the caller may see.
     pub scope: Scope,
+    /// A helper who signs in (role `helper`): its helper record. It sees only the persons of
+    /// its own contact groups and their needs.
+    pub helper_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -77,9 +80,23 @@ impl Caller {
         roles.contains(&self.role)
     }
 
-    /// Narrow roles see only what was routed to their organisation, not their unit.
+    /// Narrow roles see only what was routed to them, not their unit: a department or a site
+    /// what was routed to its organisation, a helper the persons of its contact groups.
     pub fn is_narrow(&self) -> bool {
-        matches!(self.role, Role::DepartmentOfficer | Role::SiteStaff)
+        matches!(
+            self.role,
+            Role::DepartmentOfficer | Role::SiteStaff | Role::Helper
+        )
+    }
+
+    /// The helper record of a helper who signs in (role `helper`).
+    pub fn helper(&self) -> Option<Uuid> {
+        if self.role == Role::Helper {
+            // a helper without its record sees nothing (the nil id matches no group)
+            Some(self.helper_id.unwrap_or(Uuid::nil()))
+        } else {
+            None
+        }
     }
 }
 

@@ -36,6 +36,7 @@ word_enum!(
         VillageStaff = "village_staff",
         SiteStaff = "site_staff",
         Auditor = "auditor",
+        Helper = "helper",
     }
 );
 
@@ -51,6 +52,7 @@ impl Role {
             Role::VillageStaff => "村（社区）助残服务站",
             Role::SiteStaff => "延伸服务点",
             Role::Auditor => "审计",
+            Role::Helper => "帮扶人",
         }
     }
 }
@@ -163,6 +165,8 @@ impl Role {
             Role::DepartmentOfficer => &[Department],
             Role::VillageStaff => &[VillageStation, VillageDpf],
             Role::SiteStaff => &[ExtensionSite],
+            // a helper who signs in sits at its village's station (its scope is its own groups)
+            Role::Helper => &[VillageStation],
             Role::Auditor => &[
                 Association,
                 AssociationBranch,

@@ -157,7 +157,7 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         organizations::list, organizations::create, organizations::get, organizations::record,
         persons::list, persons::create, persons::get, persons::patch,
         persons::get_group, persons::put_group, persons::list_visits, persons::create_visit,
-        helpers::list, helpers::create, helpers::get, helpers::patch,
+        helpers::list, helpers::create, helpers::get, helpers::patch, helpers::account,
         import::import_persons, import::persons_template, import::import_helpers, import::helpers_template,
         needs::list, needs::create, needs::get, needs::events, needs::act, inbox::get,
         notifications::list, notifications::read, notifications::read_all,

@@ -85,6 +85,7 @@ routes! {
     post "/api/v1/helpers" => helpers::create,
     get "/api/v1/helpers/{id}" => helpers::get,
     patch "/api/v1/helpers/{id}" => helpers::patch,
+    post "/api/v1/helpers/{id}/account" => helpers::account,
 
     get "/api/v1/needs" => needs::list,
     post "/api/v1/needs" => needs::create,

@@ -7,11 +7,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::fields;
+use super::needs;
 use super::persons::CARE_ROLES;
+use super::users::{self, UserOut};
+use crate::auth::password;
 use crate::auth::{Caller, Scope};
 use crate::db::models::helpers::{HelperChanges, HelperRow, NewHelper};
+use crate::db::models::users::NewUser;
 use crate::db::queries::helpers::{self as q, HelperFilter};
-use crate::domain::roles::HelperKind;
+use crate::db::queries::users as user_queries;
+use crate::domain::roles::{HelperKind, OrgKind, Role};
 use crate::domain::text::phone_ok;
 use crate::error::{Error, FieldError, Result};
 use crate::service::page::list_query;
@@ -263,4 +268,69 @@ pub async fn patch(
         })
         .await?;
     Ok(row.into())
+}
+
+/// `POST /helpers/{id}/account` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelperAccountIn {
+    /// Login name: 3–64 of letters, digits, `_ . @ -`.
+    pub username: String,
+    /// Initial password (8–128 characters).
+    pub password: String,
+}
+
+/// Creates a helper's sign-in account from its record (SPEC §6, "Helpers who sign in"): a user of
+/// role `helper` at the station of the helper's village, named as the helper, bound through
+/// `helpers.user_id`, in one transaction. Town staff and admins do it; `body` is read after the
+/// 404 and 403. A helper that has an account, or is inactive, is 409.
+pub async fn account(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    body: impl FnOnce() -> Result<HelperAccountIn>,
+) -> Result<UserOut> {
+    let helper = q::in_scope(conn, caller, id).await?;
+    caller.require(&[Role::Admin, Role::TownStaff])?;
+    let input = body()?;
+    if helper.user_id.is_some() {
+        return Err(Error::conflict(
+            "conflict",
+            "this helper already has an account",
+        ));
+    }
+    if !helper.active {
+        return Err(Error::conflict(
+            "conflict",
+            "an inactive helper cannot sign in",
+        ));
+    }
+    let mut errors = Vec::new();
+    let username = users::username(&input.username, &mut errors);
+    if let Some(p) = password::policy_problem(&input.password) {
+        errors.push(FieldError::new("password", p));
+    }
+    Error::check(errors)?;
+    let station = needs::org_at(conn, helper.village_id, OrgKind::VillageStation).await?;
+    let hash = password::hash(input.password).await?;
+    let row = NewUser {
+        id: Uuid::now_v7(),
+        username: &username,
+        display_name: &helper.name,
+        role: Role::Helper.as_str(),
+        organization_id: Some(station),
+        city_id: Some(helper.city_id),
+        password_hash: &hash,
+    };
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let user = user_queries::insert(conn, &row).await?;
+        if q::bind_user(conn, id, user.id).await? == 0 {
+            return Err(Error::conflict(
+                "conflict",
+                "this helper already has an account",
+            ));
+        }
+        Ok(user)
+    })
+    .await
 }

@@ -159,8 +159,8 @@ pub async fn inbox(
                 .ok_or_else(|| Error::field("cursor", "is not a cursor this API issued"))?,
         ),
     };
-    // an auditor reads and takes no action: nothing ever waits for it
-    if caller.role == Role::Auditor {
+    // an auditor reads and takes no action, a helper only comments: nothing waits for either
+    if matches!(caller.role, Role::Auditor | Role::Helper) {
         return Ok(InboxOut {
             counts: InboxCounts::default(),
             items: Vec::new(),

@@ -428,7 +428,12 @@ pub async fn file(
     body: &impl RawBody,
     key: Option<String>,
 ) -> Result<Filed> {
-    caller.require(&[Role::VillageStaff, Role::TownStaff, Role::Admin])?;
+    caller.require(&[
+        Role::VillageStaff,
+        Role::TownStaff,
+        Role::Admin,
+        Role::Helper,
+    ])?;
     let raw: Value = body.parse()?;
     let hash = request_hash(&raw);
     let ahead = case_number_ahead(conn, caller, &raw, key.as_deref()).await?;
@@ -476,7 +481,8 @@ pub async fn file(
             category,
             description: &description,
             urgency,
-            reporting_helper_id: input.reporting_helper_id,
+            // a helper who files is the reporting helper
+            reporting_helper_id: caller.helper().or(input.reporting_helper_id),
             case_number,
             confirmed_duplicate: existing.map(|e| e.0),
         };
@@ -530,6 +536,14 @@ async fn check_filing(
             None
         }
     };
+    if let (Some(me), Some(h)) = (caller.helper(), input.reporting_helper_id) {
+        if h != me {
+            errors.push(FieldError::new(
+                "reporting_helper_id",
+                "a helper reports as itself",
+            ));
+        }
+    }
     if let (Some(h), Some(p)) = (input.reporting_helper_id, person.as_ref()) {
         if org::helper_town(conn, h).await? != Some(p.town_id) {
             errors.push(FieldError::new(
@@ -942,6 +956,10 @@ pub async fn relation(
 
 /// How the caller stands to a need sitting at `n` whose handler is of `handler_kind`.
 pub fn relation_at(caller: &Caller, n: Seat, handler_kind: Option<OrgKind>) -> Relation {
+    // a helper comments on its persons' needs and takes no action on them (may: comment only)
+    if caller.role == Role::Helper {
+        return Relation::default();
+    }
     let village_staff = caller.role == Role::VillageStaff && caller.unit_id == Some(n.village_id);
     let town_staff = caller.role == Role::TownStaff && caller.unit_id == Some(n.town_id);
     let in_org = caller.organization_id == Some(n.handler_organization_id);

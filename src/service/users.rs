@@ -105,15 +105,9 @@ async fn organization_for(
     }
 }
 
-/// `POST /users`: an admin creates a user in its city (the deployment admin anywhere).
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    input: UserIn,
-) -> Result<UserOut> {
-    caller.require(&[Role::Admin])?;
-    let mut errors = Vec::new();
-    let username = input.username.trim().to_string();
+/// A login name, trimmed: 3–64 letters, digits, `_ . @ -` (else an error on `username`).
+pub fn username(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let username = raw.trim().to_string();
     if !(3..=64).contains(&username.len())
         || !username
             .chars()
@@ -124,6 +118,18 @@ pub async fn create(
             "3–64 characters of letters, digits, _ . @ -",
         ));
     }
+    username
+}
+
+/// `POST /users`: an admin creates a user in its city (the deployment admin anywhere).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    input: UserIn,
+) -> Result<UserOut> {
+    caller.require(&[Role::Admin])?;
+    let mut errors = Vec::new();
+    let username = username(&input.username, &mut errors);
     let display_name = input.display_name.trim().to_string();
     if display_name.is_empty() || display_name.chars().count() > 100 {
         errors.push(FieldError::new(
@@ -136,6 +142,12 @@ pub async fn create(
         errors.push(FieldError::new(
             "role",
             format!("must be one of {}", Role::words()),
+        ));
+    }
+    if role == Some(Role::Helper) {
+        errors.push(FieldError::new(
+            "role",
+            "a helper's account is made from its helper record: POST /helpers/{id}/account",
         ));
     }
     if let Some(p) = password::policy_problem(&input.password) {

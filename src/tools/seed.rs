@@ -469,6 +469,23 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
                     .await?;
                 covered_total += complete.len();
             }
+            if t_index == 0 && v == 1 {
+                // the first helper of 东关社区 signs in (role helper): it sees its groups' persons
+                let station = org_of(conn, village.id, OrgKind::VillageStation).await?;
+                let user = create_user(
+                    conn,
+                    "helper",
+                    &format!("{name}帮扶人"),
+                    "helper",
+                    Some(station),
+                    &pw,
+                )
+                .await?;
+                diesel::update(helpers::table.find(helper_ids[0]))
+                    .set(helpers::user_id.eq(Some(user)))
+                    .execute(conn)
+                    .await?;
+            }
             let visited = Utc::now() - Duration::days(rng.below(50) as i64);
             diesel::update(persons::table.filter(persons::village_id.eq(village.id)))
                 .set(persons::last_visited_at.eq(Some(visited)))
@@ -480,7 +497,7 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
     let ledger_rows = demo_resources(conn, &city).await?;
     Ok(format!(
         "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers, {needs_total} needs, 7 campaigns with {ledger_rows} ledger rows; \
-         logins admin, city_admin, president1, president2, assoc_staff, auditor, town_staff, town_auditor, dept_officer, site_staff, village_staff, village_dpf (password {pw})",
+         logins admin, city_admin, president1, president2, assoc_staff, auditor, town_staff, town_auditor, dept_officer, site_staff, village_staff, village_dpf, helper (password {pw})",
         started.elapsed().as_secs_f64()
     ))
 }

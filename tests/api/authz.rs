@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::Mutex;
 
 /// The subjects, in the matrix's order: fixture users, then no token, then an expired one.
-pub const SUBJECTS: [&str; 12] = [
+pub const SUBJECTS: [&str; 13] = [
     "root",
     "admin_a",
     "president_a",
@@ -27,6 +27,7 @@ pub const SUBJECTS: [&str; 12] = [
     "officer_t1",
     "site_t1",
     "village_v1",
+    "helper_v1",
     "anon",
     "expired",
 ];
@@ -211,6 +212,7 @@ fn consumes(op: &Op) -> bool {
         || op.path.contains("/actions/")
         || op.path.ends_with("/reversal")
         || op.path == "/api/v1/auth/refresh"
+        || op.path == "/api/v1/helpers/{id}/account"
 }
 
 /// Collection reads whose cells say whether the target is listed.
@@ -472,7 +474,19 @@ impl Ctx {
             }
             "person" => {
                 let n = self.next();
-                id_of(app.post("/persons", root, json!({"name": format!("矩阵{n}"), "id_number": id_number(n), "disability_category": "physical", "disability_grade": 2, "village_id": self.village(rel)})).await.expect(201))
+                let p = id_of(app.post("/persons", root, json!({"name": format!("矩阵{n}"), "id_number": id_number(n), "disability_category": "physical", "disability_grade": 2, "village_id": self.village(rel)})).await.expect(201));
+                if rel == 0 {
+                    // a person of V1 is in helper_v1's contact group: what a helper sees
+                    let members = Box::pin(self.group_helpers(rel)).await;
+                    app.put(
+                        &format!("/persons/{p}/contact-group"),
+                        root,
+                        json!({"helper_ids": members}),
+                    )
+                    .await
+                    .expect(200);
+                }
+                p
             }
             "revealed_person" => {
                 // a person whose ID number the deployment admin revealed: an audit-log row
@@ -626,9 +640,17 @@ impl Ctx {
     }
 
     /// Three helpers of the relation's town, for a contact group.
+    /// In V1 the first of them is helper_v1 itself, so a group set by any cell keeps the
+    /// person in helper_v1's sight.
     async fn group_helpers(&self, rel: usize) -> Vec<String> {
         let mut out = Vec::new();
+        if rel == 0 {
+            out.push(self.w.helper_record("helper_v1").await.to_string());
+        }
         for k in ["group_h1", "group_h2", "group_h3"] {
+            if out.len() == 3 {
+                break;
+            }
             let key = (k.to_string(), rel);
             let cached = self.cache.lock().await.get(&key).cloned();
             let id = match cached {
@@ -725,6 +747,11 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
                 json!({"name": format!("新登记{n}"), "id_number": id_number(n), "disability_category": "hearing", "disability_grade": 3, "village_id": village}),
             );
         }
+        ("POST", "/api/v1/helpers/{id}/account") => {
+            body = Some(
+                json!({"username": format!("helper_account_{n}"), "password": "long-enough-password"}),
+            );
+        }
         ("PATCH", "/api/v1/persons/{id}") | ("PATCH", "/api/v1/helpers/{id}") => {
             let version = ctx.version(&op.path.replace("{id}", &target)).await;
             headers.push(("If-Match".into(), format!("\"{version}\"")));
@@ -738,8 +765,13 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
             body = Some(json!({"helper_ids": helpers}));
         }
         ("POST", "/api/v1/persons/{id}/visits") => {
-            let helper = ctx.target("helper", rel.min(3)).await;
-            body = Some(json!({"helper_id": helper, "notes": "上门走访"}));
+            // a signed-in helper records its own visit (naming another helper is 422)
+            body = Some(if subject == "helper_v1" {
+                json!({"notes": "上门走访"})
+            } else {
+                let helper = ctx.target("helper", rel.min(3)).await;
+                json!({"helper_id": helper, "notes": "上门走访"})
+            });
         }
         ("POST", "/api/v1/persons/import") => {
             let code = match VILLAGE[rel] {

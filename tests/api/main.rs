@@ -9,6 +9,7 @@ mod console;
 mod faults;
 mod fuzz_regressions;
 mod hardening;
+mod helper_accounts;
 mod helpers;
 mod import;
 mod inbox;

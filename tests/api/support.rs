@@ -520,6 +520,8 @@ pub async fn world_in(app: TestApp) -> World {
         ("admin_b", Role::Admin, Some("dpf_b")),
         ("town_bt", Role::TownStaff, Some("centre_bt")),
         ("village_bv", Role::VillageStaff, Some("station_bv")),
+        // a helper of V1 who signs in (bound to its helper record below)
+        ("helper_v1", Role::Helper, Some("station_v1")),
     ];
     let mut users = HashMap::new();
     let mut tokens = HashMap::new();
@@ -545,6 +547,21 @@ pub async fn world_in(app: TestApp) -> World {
         .expect("user");
         users.insert(*name, id);
         tokens.insert(*name, app.token_for(id));
+    }
+    // helper_v1's helper record, in V1
+    {
+        diesel::sql_query(format!(
+            "INSERT INTO helpers (id, city_id, town_id, village_id, name, kind, user_id) \
+             VALUES ('{}', '{}', '{}', '{}', '帮扶人甲', 'volunteer', '{}')",
+            Uuid::now_v7(),
+            city_a.id,
+            t1.id,
+            v1.id,
+            users["helper_v1"]
+        ))
+        .execute(c)
+        .await
+        .expect("helper_v1's record");
     }
     for (k, u) in [
         ("city_a", city_a),
@@ -601,6 +618,19 @@ impl World {
     }
 
     /// Adds a helper to a village; returns its id.
+    /// The helper record a signed-in helper (`helper_v1`) is bound to.
+    pub async fn helper_record(&self, who: &str) -> Uuid {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use zhucan::db::schema::helpers;
+        let mut db = self.app.db().await;
+        helpers::table
+            .filter(helpers::user_id.eq(self.users[who]))
+            .select(helpers::id)
+            .first(&mut db)
+            .await
+            .expect("a helper record")
+    }
+
     pub async fn helper(&self, who: &str, village: &str, name: &str) -> Uuid {
         let r = self
             .app

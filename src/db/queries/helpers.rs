@@ -228,3 +228,15 @@ pub async fn named_in(
     }
     Ok(out)
 }
+
+/// Binds a helper to its sign-in account, only if it has none yet (1 row changed, or 0).
+pub async fn bind_user(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        helpers::table
+            .filter(helpers::id.eq(id))
+            .filter(helpers::user_id.is_null()),
+    )
+    .set(helpers::user_id.eq(user))
+    .execute(conn)
+    .await
+}

@@ -184,6 +184,13 @@ pub async fn lock_in_scope(
     let q = needs::table
         .filter(needs::id.eq(id))
         .select(NeedRow::as_select());
+    if let Some(h) = caller.helper() {
+        return q
+            .filter(needs::person_id.eq_any(scope::group_persons(h)))
+            .for_update()
+            .first(conn)
+            .await;
+    }
     if caller.is_narrow() {
         let org = caller.organization_id.unwrap_or(Uuid::nil());
         return q

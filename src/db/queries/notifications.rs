@@ -23,6 +23,8 @@ pub async fn active_users_of(
     users::table
         .filter(users::organization_id.eq_any(orgs))
         .filter(users::active.eq(true))
+        // a helper sits at its village's station but takes no action there
+        .filter(users::role.ne(Role::Helper.as_str()))
         .order(users::id)
         .select(users::id)
         .load(conn)

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    audit_log, helpers, need_access, needs, org_units, organizations, persons, users,
-    volunteer_teams, webhooks,
+    audit_log, contact_group_members, helpers, need_access, needs, org_units, organizations,
+    persons, users, volunteer_teams, webhooks,
 };
 use crate::domain::caller::{Caller, Scope};
 
@@ -25,9 +25,23 @@ fn routed_needs(caller: &Caller) -> need_access::BoxedQuery<'static, Pg, diesel:
         .into_boxed()
 }
 
-/// Needs the caller sees: its unit and below, or (narrow roles) what was routed to it.
+/// The persons of a signed-in helper's contact groups.
+pub fn group_persons(
+    helper: Uuid,
+) -> contact_group_members::BoxedQuery<'static, Pg, diesel::sql_types::Uuid> {
+    contact_group_members::table
+        .filter(contact_group_members::helper_id.eq(helper))
+        .select(contact_group_members::person_id)
+        .into_boxed()
+}
+
+/// Needs the caller sees: its unit and below, or (narrow roles) what was routed to it, or (a
+/// helper) the needs of the persons of its contact groups.
 pub fn needs(caller: &Caller) -> needs::BoxedQuery<'static, Pg> {
     let q = needs::table.into_boxed();
+    if let Some(h) = caller.helper() {
+        return q.filter(needs::person_id.eq_any(group_persons(h)));
+    }
     if caller.is_narrow() {
         return q.filter(needs::id.eq_any(routed_needs(caller)));
     }
@@ -43,6 +57,9 @@ pub fn needs(caller: &Caller) -> needs::BoxedQuery<'static, Pg> {
 /// routed to its organisation.
 pub fn persons(caller: &Caller) -> persons::BoxedQuery<'static, Pg> {
     let q = persons::table.into_boxed();
+    if let Some(h) = caller.helper() {
+        return q.filter(persons::id.eq_any(group_persons(h)));
+    }
     if caller.is_narrow() {
         return q.filter(
             persons::id.eq_any(
@@ -60,9 +77,14 @@ pub fn persons(caller: &Caller) -> persons::BoxedQuery<'static, Pg> {
     }
 }
 
-/// Helpers the caller sees: a village sees its whole town (its groups draw on the town's helpers).
+/// Helpers the caller sees: a village sees its whole town (its groups draw on the town's helpers);
+/// a helper itself.
 pub fn helpers(caller: &Caller) -> helpers::BoxedQuery<'static, Pg> {
     let q = helpers::table.into_boxed();
+    // a helper who signs in sees its own record, not its neighbours' phone numbers
+    if let Some(h) = caller.helper() {
+        return q.filter(helpers::id.eq(h));
+    }
     match (caller.scope, caller.town_id) {
         (Scope::All, _) => q,
         (Scope::City(c), _) => q.filter(helpers::city_id.eq(c)),

@@ -7,7 +7,9 @@ use super::{created, ok, Paged};
 use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
 use crate::http::extract::{Body, Page, Query};
-use crate::service::helpers::{self as svc, HelperIn, HelperOut, HelperPatch, HelperQuery};
+use crate::service::helpers::{
+    self as svc, HelperAccountIn, HelperIn, HelperOut, HelperPatch, HelperQuery,
+};
 
 /// `GET /api/v1/helpers`: helpers in scope.
 #[utoipa::path(get, path = "/api/v1/helpers", tag = "helpers", params(HelperQuery), security(("bearer" = [])), responses(
@@ -48,4 +50,18 @@ pub async fn patch(cx: Ctx, id: web::Path<Uuid>, body: Body) -> AppResult<HttpRe
         body.json::<HelperPatch>()
     })
     .await?))
+}
+
+/// `POST /api/v1/helpers/{id}/account`: creates the helper's sign-in account (role `helper`).
+#[utoipa::path(post, path = "/api/v1/helpers/{id}/account", tag = "helpers", params(("id" = Uuid, Path)), request_body = HelperAccountIn, security(("bearer" = [])), responses(
+    (status = 201, body = crate::service::users::UserOut), (status = 403, body = crate::http::error::Problem), (status = 404, body = crate::http::error::Problem),
+    (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+pub async fn account(cx: Ctx, id: web::Path<Uuid>, body: Body) -> AppResult<HttpResponse> {
+    let mut conn = cx.conn().await?;
+    Ok(created(
+        &svc::account(&mut conn, &cx.caller, *id, || {
+            body.json::<HelperAccountIn>()
+        })
+        .await?,
+    ))
 }
