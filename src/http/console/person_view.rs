@@ -137,7 +137,7 @@ fn group(p: &PersonPage, may_set: bool) -> Markup {
                 ol.people {
                     @for m in &g.members {
                         li {
-                            (m.helper.name) " " span.muted { "（" (helper_kind(&m.helper.kind)) "）" }
+                            (m.helper.name) span.muted { "（" (helper_kind(&m.helper.kind)) "）" }
                             @if let Some(ph) = &m.helper.phone { " " (ph) }
                             @if !m.helper.active { " " strong { "已停用" } }
                         }

@@ -86,7 +86,7 @@ pub fn page(me: &Me, kind: Kind, t: &Table, own: bool) -> Markup {
             }
         }
         p.unit {
-            "单位：" strong { (t.unit.name) } "（" (unit_kind(&t.unit.kind)) "）"
+            "单位：" strong { (t.unit.name) } " " span.muted { "· " (unit_kind(&t.unit.kind)) }
             @if !own { " " a href=(kind.path()) { "返回本单位" } }
         }
         @if kind == Kind::Sla { (period(kind, t)) }
@@ -96,6 +96,7 @@ pub fn page(me: &Me, kind: Kind, t: &Table, own: bool) -> Markup {
         }
         section aria-labelledby="table-h" {
             h2 #table-h { "数据" }
+            p.hint { "表格较宽时，可在表格内左右滑动查看。" }
             (table(kind, t))
             p { a.button.secondary href=(href(kind, t.unit.id, t, true)) download { "下载 Excel（XLSX）" } }
         }
@@ -175,9 +176,11 @@ fn bars(kind: Kind, t: &Table) -> Vec<(String, Option<f64>)> {
     }
 }
 
-/// Geometry of the chart, in the SVG's own units (it scales with the page).
+/// Geometry of the chart, in the SVG's own units: about one to a CSS pixel on a 360 px phone
+/// (it scales with the page, up to a width set in console.css).
 const LEFT: f64 = 4.0;
-const BAR: f64 = 300.0;
+const BAR: f64 = 240.0;
+const WIDTH: f64 = 330.0;
 const ROW: f64 = 50.0;
 const TOP: f64 = 26.0;
 
@@ -193,7 +196,7 @@ fn chart(kind: Kind, t: &Table) -> Markup {
     let x = |r: f64| LEFT + BAR * r.clamp(0.0, 1.0);
     html! {
         figure.chart {
-            svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 400 {height:.0}")) role="img" aria-label=(label) {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH:.0} {height:.0}")) role="img" aria-label=(label) {
                 title { (name) "（按单位）" }
                 desc { (label) }
                 @for (r, text, anchor) in [(0.0, "0%", "start"), (0.5, "50%", "middle"), (1.0, "100%", "end")] {

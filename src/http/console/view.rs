@@ -29,7 +29,7 @@ impl<'a> Fields<'a> {
     }
 
     fn id(&self, name: &str) -> String {
-        let name = name.replace('_', "-").replace('[', "-").replace(']', "");
+        let name = name.replace(['_', '['], "-").replace(']', "");
         format!("{}-{}", self.prefix, name)
     }
 
