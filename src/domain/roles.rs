@@ -117,7 +117,30 @@ word_enum!(
     }
 );
 
+impl HelperKind {
+    /// The kind in Chinese, as the console names it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            HelperKind::VillageCadre => "村干部",
+            HelperKind::Volunteer => "志愿者",
+            HelperKind::PartyMember => "党员",
+            HelperKind::GridWorker => "网格员",
+            HelperKind::Family => "亲属",
+            HelperKind::Other => "其他",
+        }
+    }
+}
+
 impl UnitKind {
+    /// The kind in Chinese, as the console and the reports name it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            UnitKind::City => "市",
+            UnitKind::Town => "镇（街道）",
+            UnitKind::Village => "村（社区）",
+        }
+    }
+
     /// The kind of unit a child of this one has.
     pub fn child(self) -> Option<UnitKind> {
         match self {

@@ -638,3 +638,447 @@ async fn every_action_form_reaches_what_the_api_reaches() {
         assert_eq!(api_history, w.history(&by_form).await);
     }
 }
+
+impl Browser {
+    /// The raw bytes of a download (with the session's cookies).
+    pub async fn bytes(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = res.bytes().await.expect("body").to_vec();
+        (status, headers, bytes)
+    }
+}
+
+/// The cells of the first sheet of a workbook, as text.
+fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx opens");
+    let range = book.worksheet_range_at(0).expect("a sheet").expect("range");
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query(sql)
+        .get_result(&mut app.db().await)
+        .await
+        .expect("count");
+    n.n
+}
+
+/// How many POST forms a page holds, the header's 退出 included.
+fn post_forms(page: &Page) -> usize {
+    page.text.matches("method=\"post\"").count()
+}
+
+#[tokio::test]
+async fn a_persons_page_shows_group_visits_and_needs_and_its_forms_reach_the_api() {
+    let w = world().await;
+    let p = w.person("village_v1", "v1", 20).await;
+    let pid = s(&p, "id");
+    let n = w.need("village_v1", &pid).await;
+    let helpers = [
+        w.helper("village_v1", "v1", "张帮扶").await.to_string(),
+        w.helper("village_v1", "v1", "李帮扶").await.to_string(),
+        w.helper("village_v1", "v1", "赵帮扶").await.to_string(),
+    ];
+    let mut b = signed_in(&w, "village_v1").await;
+    let path = format!("/persons/{pid}");
+    let page = b.get(&path).await;
+    page.expect(200);
+    for text in [
+        "三帮一",
+        "未建立",
+        "设置三帮一",
+        "记录走访",
+        "还没有走访记录",
+        "新建诉求",
+        "查看完整身份证号",
+        &s(&n, "case_number"),
+        &format!("href=\"/needs/{}\"", s(&n, "id")),
+        zhucan::domain::need::State::parse(&s(&n, "state"))
+            .expect("a state")
+            .zh(),
+    ] {
+        assert!(page.text.contains(text), "{text}: {}", page.text);
+    }
+    assert_eq!(page.text.matches("<h1").count(), 1);
+
+    // the group form: two the same is refused by the service, by the field
+    let gpath = format!("/persons/{pid}/group");
+    let form = b.get(&gpath).await;
+    form.expect(200);
+    assert!(form.text.contains("张帮扶"));
+    let csrf = form.hidden("csrf");
+    let same = b
+        .post(
+            &gpath,
+            &[
+                ("csrf", &csrf),
+                ("helper_ids[0]", &helpers[0]),
+                ("helper_ids[1]", &helpers[0]),
+                ("helper_ids[2]", &helpers[1]),
+            ],
+        )
+        .await;
+    same.expect(422);
+    assert!(same.text.contains("三名帮扶人不能重复"), "{}", same.text);
+    assert!(same.text.contains("aria-invalid=\"true\""));
+    let set = b
+        .post(
+            &gpath,
+            &[
+                ("csrf", &csrf),
+                ("helper_ids[0]", &helpers[0]),
+                ("helper_ids[1]", &helpers[1]),
+                ("helper_ids[2]", &helpers[2]),
+            ],
+        )
+        .await;
+    set.expect(303);
+    assert_eq!(set.location(), format!("/persons/{pid}?done=group"));
+    let group = w
+        .app
+        .get(&format!("/persons/{pid}/contact-group"), w.tok("root"))
+        .await;
+    assert_eq!(group.expect(200)["complete"], json!(true));
+    let page = b.get(set.location()).await;
+    assert!(page.text.contains("三帮一已设置"));
+    assert!(page.text.contains("已建立") && page.text.contains("赵帮扶"));
+
+    // a visit through the form: the time typed is the city's (UTC+8)
+    let vpath = format!("/persons/{pid}/visits");
+    let later = b
+        .post(
+            &vpath,
+            &[("csrf", &csrf), ("visited_at", "2099-01-01T09:00")],
+        )
+        .await;
+    later.expect(422);
+    assert!(later.text.contains("不能晚于现在"), "{}", later.text);
+    let done = b
+        .post(
+            &vpath,
+            &[
+                ("csrf", &csrf),
+                ("visited_at", "2025-12-01T09:30"),
+                ("helper_id", &helpers[1]),
+                ("notes", "上门走访，轮椅需要维修"),
+            ],
+        )
+        .await;
+    done.expect(303);
+    let listed = w
+        .app
+        .get(&format!("/persons/{pid}/visits"), w.tok("root"))
+        .await;
+    let items = listed.expect(200)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1);
+    let at: chrono::DateTime<chrono::Utc> = s(&items[0], "visited_at").parse().expect("time");
+    assert_eq!(at.to_rfc3339(), "2025-12-01T01:30:00+00:00");
+    assert_eq!(s(&items[0], "helper_id"), helpers[1]);
+    let page = b.get(&path).await;
+    assert!(page.text.contains("上门走访，轮椅需要维修"));
+    assert!(
+        page.text.contains("2025年12月01日 09:30 · 李帮扶"),
+        "{}",
+        page.text
+    );
+
+    // without the session's token: nothing recorded
+    b.post(&vpath, &[("notes", "x")]).await.expect(403);
+    let listed = w
+        .app
+        .get(&format!("/persons/{pid}/visits"), w.tok("root"))
+        .await;
+    assert_eq!(item_ids(listed.expect(200)).len(), 1);
+}
+
+#[tokio::test]
+async fn revealing_an_id_number_is_audited_and_refused_to_a_role_that_may_not() {
+    let w = world().await;
+    let p = w.person("village_v1", "v1", 21).await;
+    let pid = s(&p, "id");
+    let clear = id_number(21);
+    let reveals = "SELECT count(*) AS n FROM audit_log WHERE action = 'reveal'";
+    let mut b = signed_in(&w, "village_v1").await;
+    let page = b.get(&format!("/persons/{pid}")).await;
+    assert!(page.text.contains(&s(&p, "id_number")), "masked");
+    assert!(!page.text.contains(&clear));
+    assert!(page.text.contains("会记入审计日志"));
+    let csrf = page.hidden("csrf");
+    let path = format!("/persons/{pid}/reveal");
+    b.post(&path, &[]).await.expect(403);
+    assert_eq!(count(&w.app, reveals).await, 0, "no token, no reveal");
+    let shown = b.post(&path, &[("csrf", &csrf)]).await;
+    shown.expect(200);
+    assert!(shown.text.contains(&clear));
+    assert!(shown.text.contains("此次查看已记入审计日志"));
+    assert!(shown.text.contains("role=\"status\""));
+    assert_eq!(count(&w.app, reveals).await, 1);
+
+    // an auditor may read the person but not reveal: no button, and 403 if it tries
+    let mut a = signed_in(&w, "auditor_t1").await;
+    let page = a.get(&format!("/persons/{pid}")).await;
+    page.expect(200);
+    assert!(!page.text.contains("查看完整身份证号"));
+    let csrf = page.hidden("csrf");
+    let refused = a.post(&path, &[("csrf", &csrf)]).await;
+    refused.expect(403);
+    assert!(refused.text.contains("无权操作"));
+    assert!(!refused.text.contains(&clear));
+    assert_eq!(count(&w.app, reveals).await, 1);
+}
+
+#[tokio::test]
+async fn report_pages_draw_the_apis_figures_and_download_the_same_workbook() {
+    let w = world().await;
+    let covered = w.person("village_v1", "v1", 30).await;
+    w.person("village_v1", "v1", 31).await;
+    w.person("village_v2", "v2", 32).await;
+    let mut ids = Vec::new();
+    for name in ["甲", "乙", "丙"] {
+        ids.push(w.helper("village_v1", "v1", name).await.to_string());
+    }
+    w.app
+        .put(
+            &format!("/persons/{}/contact-group", s(&covered, "id")),
+            w.tok("village_v1"),
+            json!({ "helper_ids": ids }),
+        )
+        .await
+        .expect(200);
+    let (t1, v1) = (w.unit("t1"), w.unit("v1"));
+    let mut b = signed_in(&w, "town_t1").await;
+    let inbox = b.get("/").await;
+    assert!(
+        inbox.text.contains("href=\"/reports/coverage\""),
+        "报表 in the navigation"
+    );
+
+    let page = b.get("/reports/coverage").await;
+    page.expect(200);
+    let api = w
+        .app
+        .get(
+            &format!("/reports/coverage?org_unit_id={t1}"),
+            w.tok("town_t1"),
+        )
+        .await;
+    let api = api.expect(200);
+    assert_eq!(api["totals"]["active_persons"], json!(3));
+    for text in [
+        "<h1>三帮一覆盖率报表</h1>",
+        "钢山街道",
+        "role=\"img\"",
+        "<title>",
+        "<desc>",
+        "<table",
+        "东关社区 50.0%",
+        "西关社区 0.0%",
+        "33.3%",
+        &format!("href=\"/reports/coverage?unit={v1}\""),
+        &format!("/reports/coverage?unit={t1}&amp;format=xlsx"),
+    ] {
+        assert!(page.text.contains(text), "{text}: {}", page.text);
+    }
+    assert_eq!(page.text.matches("<h1").count(), 1);
+
+    // the download is the API's workbook, Chinese headers, the same cells
+    let (status, headers, xlsx) = b
+        .bytes(&format!("/reports/coverage?unit={t1}&format=xlsx"))
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert!(xlsx.starts_with(b"PK"), "a zip");
+    assert!(headers
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("coverage-") && v.ends_with(".xlsx\"")));
+    let api_xlsx = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/reports/coverage?org_unit_id={t1}&format=xlsx&lang=zh",
+            w.app.base
+        ))
+        .bearer_auth(w.tok("town_t1"))
+        .send()
+        .await
+        .expect("api xlsx")
+        .bytes()
+        .await
+        .expect("bytes");
+    let cells = sheet(&xlsx);
+    assert_eq!(cells, sheet(&api_xlsx));
+    assert_eq!(cells.len(), 4, "headers, the town and its two villages");
+    assert!(cells[0].contains(&"三帮一覆盖率".to_string()));
+
+    // a child's own report, and the way back
+    let village = b.get(&format!("/reports/coverage?unit={v1}")).await;
+    village.expect(200);
+    assert!(village.text.contains("东关社区") && village.text.contains("返回本单位"));
+
+    // SLA over a period; a date that is not one, or an inverted period, is refused in Chinese
+    let sla = b
+        .get("/reports/sla?unit=&from=2026-01-01&to=2026-12-31")
+        .await;
+    sla.expect(200);
+    assert!(
+        sla.text.contains("2026年01月01日 至 2026年12月31日"),
+        "{}",
+        sla.text
+    );
+    assert!(sla.text.contains("按时办结率"));
+    assert!(sla.text.contains("<label for=\"from\">开始日期</label>"));
+    b.get("/reports/sla?from=soon").await.expect(422);
+    b.get("/reports/sla?from=2026-02-01&to=2026-01-01")
+        .await
+        .expect(422);
+    let (status, _, xlsx) = b
+        .bytes("/reports/sla?from=2026-01-01&to=2026-12-31&format=xlsx")
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert!(xlsx.starts_with(b"PK"));
+
+    // roles the API refuses get the Chinese 403 page, and no 报表 link
+    for who in ["officer_t1", "site_t1"] {
+        let mut o = signed_in(&w, who).await;
+        let refused = o.get("/reports/coverage").await;
+        refused.expect(403);
+        assert!(refused.text.contains("无权操作"));
+        assert!(!o.get("/").await.text.contains("/reports/coverage"));
+    }
+}
+
+async fn notes(w: &World) -> Value {
+    let r = w.app.get("/me/notifications", w.tok("town_t1")).await;
+    r.expect(200).clone()
+}
+
+#[tokio::test]
+async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
+    let w = world().await;
+    for n in [40, 41] {
+        let p = w.person("village_v1", "v1", n).await;
+        let need = s(&w.need("village_v1", &s(&p, "id")).await, "id");
+        w.step("village_v1", &need, "register", json!({"loop": "social"}))
+            .await;
+        w.step(
+            "village_v1",
+            &need,
+            "escalate",
+            json!({"reason": "需要镇里协调"}),
+        )
+        .await;
+    }
+    let before = notes(&w).await;
+    let total = before["items"].as_array().map_or(0, Vec::len);
+    assert!(before["unread"].as_i64() >= Some(2), "{before}");
+    let mut b = signed_in(&w, "town_t1").await;
+    let page = b.get("/notifications").await;
+    page.expect(200);
+    assert_eq!(page.text.matches(">未读<").count(), total);
+    assert_eq!(page.text.matches("标为已读</button>").count(), total + 1);
+    assert!(page.text.contains("全部标为已读"));
+    let first = s(&before["items"][0], "id");
+    assert!(page
+        .text
+        .contains(&format!("/needs/{}", s(&before["items"][0], "need_id"))));
+    let csrf = page.hidden("csrf");
+    let path = format!("/notifications/{first}/read");
+    b.post(&path, &[]).await.expect(403);
+    b.post(&path, &[("csrf", &csrf)]).await.expect(303);
+    let after = notes(&w).await;
+    assert_eq!(
+        after["unread"].as_i64(),
+        before["unread"].as_i64().map(|n| n - 1)
+    );
+    assert!(after["items"][0]["read_at"].is_string());
+    let page = b.get("/notifications").await;
+    assert!(page.text.contains(">已读<"));
+    b.post("/notifications/read-all", &[("csrf", &csrf)])
+        .await
+        .expect(303);
+    assert_eq!(notes(&w).await["unread"], json!(0));
+    let page = b.get("/notifications").await;
+    assert!(!page.text.contains("标为已读"), "nothing left to mark");
+    assert!(!page.text.contains(">未读<"));
+}
+
+#[tokio::test]
+async fn an_auditor_reads_every_page_and_is_given_no_form_it_cannot_use() {
+    let w = world().await;
+    let p = w.person("village_v1", "v1", 50).await;
+    let pid = s(&p, "id");
+    let n = w.need("village_v1", &pid).await;
+    let nid = s(&n, "id");
+    let mut a = signed_in(&w, "auditor_t1").await;
+    for path in [
+        "/".to_string(),
+        "/persons".into(),
+        format!("/persons/{pid}"),
+        format!("/needs/{nid}"),
+        "/notifications".into(),
+        "/reports/coverage".into(),
+        "/reports/sla".into(),
+    ] {
+        let page = a.get(&path).await;
+        page.expect(200);
+        assert_eq!(post_forms(&page), 1, "{path}: only 退出\n{}", page.text);
+        for button in [
+            "登记残疾人",
+            "新建诉求",
+            "记录走访",
+            "设置三帮一",
+            "查看完整身份证号",
+            "留言",
+        ] {
+            assert!(!page.text.contains(button), "{path}: {button}");
+        }
+    }
+    // the forms themselves, asked for by their address: 403 in Chinese
+    for path in [
+        "/persons/new".to_string(),
+        format!("/persons/{pid}/needs/new"),
+        format!("/persons/{pid}/group"),
+    ] {
+        let page = a.get(&path).await;
+        page.expect(403);
+        assert!(page.text.contains("无权操作"));
+    }
+    // and a form posted anyway changes nothing
+    let csrf = a.get("/").await.hidden("csrf");
+    a.post(
+        &format!("/persons/{pid}/visits"),
+        &[("csrf", &csrf), ("notes", "x")],
+    )
+    .await
+    .expect(403);
+    a.post(
+        &format!("/needs/{nid}/comment"),
+        &[("csrf", &csrf), ("version", "1"), ("text", "x")],
+    )
+    .await
+    .expect(403);
+    let visits = w
+        .app
+        .get(&format!("/persons/{pid}/visits"), w.tok("root"))
+        .await;
+    assert!(item_ids(visits.expect(200)).is_empty());
+    assert_eq!(w.history(&nid).await.len(), 1, "only the filing");
+}

@@ -5,7 +5,8 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them) and axe-core from
 //! the npm registry (`tests/console/package.json`; installed into `tests/console/node_modules`
 //! by `.ci/run`, or by this test when missing). Without them the test fails, saying so.
-//! `SCREENSHOTS=1` also writes `docs/console/*.png` (待办 and a need, 360 and 1280 px wide).
+//! `SCREENSHOTS=1` also writes `docs/console/*.png` (待办, a need, a person and the coverage
+//! report, 360 and 1280 px wide).
 
 #[path = "../api/support.rs"]
 mod support;
@@ -326,6 +327,23 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
         problems: Vec::new(),
         pages: 0,
     };
+    // helpers of the village for the 三帮一; a person of the next village already covered
+    for name in ["张秀英", "李建国", "刘芳"] {
+        w.helper("village_v1", "v1", name).await;
+    }
+    let next = w.person("village_v2", "v2", 102).await;
+    let mut theirs = Vec::new();
+    for name in ["陈志强", "周丽", "吴海"] {
+        theirs.push(w.helper("village_v2", "v2", name).await.to_string());
+    }
+    w.app
+        .put(
+            &format!("/persons/{}/contact-group", s(&next, "id")),
+            w.tok("village_v2"),
+            json!({ "helper_ids": theirs }),
+        )
+        .await
+        .expect(200);
     let api = |path: String| {
         let w = &w;
         async move { w.app.get(&path, w.tok("root")).await.expect(200).clone() }
@@ -343,7 +361,30 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
     b.follow("登记残疾人").await;
     b.arrive("h1", "登记残疾人").await;
     b.fill(None, "姓名", "王秀兰").await;
+    // the ID number is checked as it is typed, and what is found is read out (aria-live)
+    let mut wrong = id_number(100);
+    let last = wrong.pop();
+    wrong.push(if last == Some('0') { '1' } else { '0' });
+    b.fill(None, "身份证号", &wrong).await;
+    b.arrive("#person-id-number-check", "校验位不对").await;
+    let id_field = b.field(None, "身份证号").await;
+    let described = id_field.attr("aria-describedby").await.ok().flatten();
+    assert!(
+        described.is_some_and(|d| d.contains("person-id-number-check")),
+        "the message is linked to the field"
+    );
+    assert_eq!(
+        id_field
+            .attr("aria-invalid")
+            .await
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("true")
+    );
+    id_field.clear().await.expect("clear");
     b.fill(None, "身份证号", &id_number(100)).await;
+    b.arrive("#person-id-number-check", "正确").await;
     b.choose(None, "残疾类别", "肢体残疾").await;
     b.choose(None, "残疾等级", "2 级").await;
     b.press("保存").await;
@@ -394,6 +435,34 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
         (s(&n, "state"), s(&n, "level")),
         ("escalated".into(), "town".into())
     );
+
+    // the person's page: 三帮一 set through its form, a visit recorded, the ID number revealed
+    b.open(&format!("/persons/{person}")).await;
+    b.follow("设置三帮一").await;
+    b.arrive("h1", "设置三帮一").await;
+    for (label, name) in [
+        ("帮扶人一", "张秀英"),
+        ("帮扶人二", "李建国"),
+        ("帮扶人三", "刘芳"),
+    ] {
+        b.choose(None, label, &format!("{name}（志愿者）")).await;
+    }
+    b.press("保存").await;
+    b.arrive("[role=status]", "三帮一已设置").await;
+    let group = api(format!("/persons/{person}/contact-group")).await;
+    assert_eq!(group["complete"], json!(true));
+    b.choose(None, "帮扶人", "李建国").await;
+    b.fill(None, "走访情况", "上门看望，轮椅的事已经上报镇里")
+        .await;
+    b.press("记录走访").await;
+    b.arrive("[role=status]", "走访已记录").await;
+    let visits = api(format!("/persons/{person}/visits")).await;
+    assert_eq!(item_ids(&visits).len(), 1, "one visit: {visits}");
+    b.screenshots("person").await;
+    b.press("查看完整身份证号").await;
+    b.arrive("[role=status]", "审计日志").await;
+    let page = b.c.source().await.expect("source");
+    assert!(page.contains(&id_number(100)), "revealed");
     b.sign_out().await;
 
     // another need of the village, escalated long ago and overdue now (red, and said in words)
@@ -441,6 +510,34 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
         (s(&n, "state"), s(&n, "outcome")),
         ("resolved".into(), "fulfilled".into())
     );
+
+    // the coverage report of the town, with its villages; SLA; a village's own report
+    b.follow("报表").await;
+    b.arrive("h1", "三帮一覆盖率报表").await;
+    let chart =
+        b.c.find(Locator::Css("svg[role=img]"))
+            .await
+            .expect("the chart");
+    let said = chart
+        .attr("aria-label")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert!(
+        said.contains("东关社区 50.0%") && said.contains("西关社区 100.0%"),
+        "{said}"
+    );
+    b.screenshots("coverage").await;
+    b.follow("办结时效").await;
+    b.arrive("h1", "办结时效报表").await;
+    b.follow("东关社区").await;
+    b.arrive(".unit", "东关社区").await;
+
+    // notifications: the escalation is there, unread; marked read
+    b.open("/notifications").await;
+    b.press("标为已读").await;
+    b.arrive(".badge.read", "已读").await;
     b.sign_out().await;
 
     // the village worker follows up: satisfied, and it is closed
@@ -462,7 +559,7 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
     let pages = b.pages;
     let problems = std::mem::take(&mut b.problems);
     b.c.close().await.expect("close");
-    assert!(pages >= 15, "axe ran on {pages} pages");
+    assert!(pages >= 25, "axe ran on {pages} pages");
     assert!(
         problems.is_empty(),
         "axe-core, serious or critical:\n{}",

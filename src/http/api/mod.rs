@@ -11,7 +11,6 @@ pub mod notifications;
 pub mod org_units;
 pub mod organizations;
 pub mod persons;
-pub mod report_table;
 pub mod reports;
 pub mod resources;
 pub mod roster;

@@ -1,13 +1,13 @@
 //! Reports: coverage (三帮一), needs, SLA (按时办结率, 满意率), funds and volunteer hours,
 //! for any unit in scope with a row per child unit; JSON, CSV or XLSX. The figures are
-//! [`service::reports`](crate::service::reports)'; the rendering is [`report_table`](super::report_table)'s.
+//! [`service::reports`](crate::service::reports)'; the rendering is [`report_table`](crate::http::report_table)'s.
 
 use actix_web::HttpResponse;
 
-use super::report_table::respond;
 use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
 use crate::http::extract::Query;
+use crate::http::report_table::respond;
 use crate::service::reports::{self, ReportQuery};
 
 /// `GET /api/v1/reports/coverage`: 三帮一 coverage of a unit and each child unit, and the

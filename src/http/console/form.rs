@@ -74,12 +74,25 @@ impl Form {
     }
 
     /// The form's fields as a use case's body: blank fields left out (absent, as in JSON),
-    /// numbers and flags typed; `extra` added (what the URL says, such as the person).
+    /// numbers and flags typed, `name[i]` fields gathered into the list `name`; `extra` added (what the URL says, such as the person).
     pub fn body(&self, extra: &[(&str, Value)]) -> FormBody {
         let mut map = Map::new();
         for (k, v) in &self.fields {
             let v = v.trim();
-            if v.is_empty() || CONTROL.contains(&k.as_str()) || map.contains_key(k) {
+            if v.is_empty() || CONTROL.contains(&k.as_str()) {
+                continue;
+            }
+            // `helper_ids[0]`, `helper_ids[1]` …: the items of a list, in the form's order
+            if let Some((list, _)) = k.strip_suffix(']').and_then(|k| k.split_once('[')) {
+                let entry = map
+                    .entry(list.to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = entry {
+                    items.push(Value::from(v));
+                }
+                continue;
+            }
+            if map.contains_key(k) {
                 continue;
             }
             let value = if NUMBERS.contains(&k.as_str()) {
@@ -136,5 +149,12 @@ mod tests {
             serde_json::json!({"satisfied": true, "satisfaction": 4, "note": "好", "confirm_duplicate": true, "person_id": "p"})
         );
         assert!(Form::parse(b"").version().is_err());
+    }
+
+    #[test]
+    fn numbered_fields_become_a_list_without_their_blanks() {
+        let f = Form::parse(b"helper_ids%5B0%5D=a&helper_ids%5B1%5D=&helper_ids%5B2%5D=c");
+        let FormBody(v) = f.body(&[]);
+        assert_eq!(v, serde_json::json!({"helper_ids": ["a", "c"]}));
     }
 }

@@ -33,12 +33,16 @@ fn head(title: &str) -> Markup {
 
 /// A page of a signed-in user.
 pub fn page(me: &Me, title: &str, notice: Notice, content: Markup) -> Markup {
-    let nav = [("/", "待办"), ("/persons", "残疾人")];
-    let here = |href: &str| {
-        if href == "/" {
+    // (link, name, the paths it stands for); reports only for the roles they are not refused to
+    let mut nav = vec![("/", "待办", "/"), ("/persons", "残疾人", "/persons")];
+    if !me.caller.is_narrow() {
+        nav.push(("/reports/coverage", "报表", "/reports/"));
+    }
+    let here = |prefix: &str| {
+        if prefix == "/" {
             me.path == "/"
         } else {
-            me.path.starts_with(href)
+            me.path.starts_with(prefix)
         }
     };
     html! {
@@ -63,8 +67,8 @@ pub fn page(me: &Me, title: &str, notice: Notice, content: Markup) -> Markup {
                 }
                 nav.main-nav aria-label="主导航" {
                     ul {
-                        @for (href, name) in nav {
-                            li { a href=(href) aria-current=[here(href).then_some("page")] { (name) } }
+                        @for (href, name, prefix) in nav {
+                            li { a href=(href) aria-current=[here(prefix).then_some("page")] { (name) } }
                         }
                     }
                 }

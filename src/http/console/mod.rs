@@ -18,7 +18,11 @@ mod layout;
 mod need_view;
 mod needs;
 mod notifications;
+mod person;
+mod person_view;
 mod persons;
+mod report_view;
+mod reports;
 mod session;
 mod view;
 pub mod zh;
@@ -63,24 +67,45 @@ console_routes! {
     get "/persons" => persons::search,
     get "/persons/new" => persons::new_form,
     post "/persons/new" => persons::create,
-    get "/persons/{id}" => persons::page,
+    get "/persons/{id}" => person::page,
+    post "/persons/{id}/reveal" => person::reveal,
+    post "/persons/{id}/visits" => person::visit,
+    get "/persons/{id}/group" => person::group_form,
+    post "/persons/{id}/group" => person::set_group,
     get "/persons/{id}/needs/new" => needs::file_form,
     post "/persons/{id}/needs/new" => needs::file,
     get "/notifications" => notifications::page,
     post "/notifications/read-all" => notifications::read_all,
+    post "/notifications/{id}/read" => notifications::read,
+    get "/reports/coverage" => reports::coverage,
+    get "/reports/sla" => reports::sla,
     get "/static/{file}" => assets::serve,
 }
 
 /// The policy every console answer carries: nothing inline, nothing from elsewhere.
 pub const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
+/// The security headers of every console answer.
+const SECURITY: [(header::HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
 /// The security headers of every console answer (pages, redirects, assets).
 fn guarded(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
-    res.insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::REFERRER_POLICY, "same-origin"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    for (name, value) in SECURITY {
+        res.insert_header((name, value));
+    }
     res
+}
+
+/// The security headers on an answer built elsewhere (a report's download, which is the API's).
+fn guarded_download(headers: &mut header::HeaderMap) {
+    for (name, value) in SECURITY {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
 }
 
 /// A page: HTML, never cached.

@@ -109,8 +109,10 @@ async fn load(conn: &mut AsyncPgConnection, me: &Me, id: Uuid) -> Result<NeedPag
     })
 }
 
-/// `GET /persons/{id}/needs/new`: the filing form, with a fresh Idempotency-Key.
+/// `GET /persons/{id}/needs/new`: the filing form, with a fresh Idempotency-Key (403 for a
+/// role that may not file).
 pub async fn file_form(me: Me, state: web::Data<AppState>, id: web::Path<String>) -> Html {
+    me.caller.require(persons::CARE_ROLES)?;
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
     let person = persons::get(&mut conn, &me.caller, &state.pii, id, None).await?;

@@ -1,5 +1,5 @@
-//! 残疾人: search by name or phone, register a person, and a person's page with their needs —
-//! through `service::persons` and `service::needs::list`, as the API's handlers call them.
+//! 残疾人: search by name or phone, and register a person — through `service::persons`, as the
+//! API's handlers call it. A person's own page is `person.rs`.
 
 use actix_web::{http::StatusCode, web};
 use diesel_async::AsyncPgConnection;
@@ -7,16 +7,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::form::Form;
-use super::inbox::card;
 use super::layout::{page as layout, Notice};
 use super::view::{csrf, Fields};
 use super::{html, see_other, zh, Html, Me};
 use crate::domain::caller::Scope;
 use crate::domain::resident_id::DisabilityCategory;
 use crate::error::{Error, FieldError, Result};
-use crate::http::extract::path_id;
 use crate::http::AppState;
-use crate::service::needs::{self as needs, NeedQuery};
 use crate::service::org_units::{self as units, UnitQuery};
 use crate::service::page::Page;
 use crate::service::persons::{self as svc, PersonOut, PersonQuery, CARE_ROLES};
@@ -26,7 +23,6 @@ use crate::service::persons::{self as svc, PersonOut, PersonQuery, CARE_ROLES};
 pub struct Search {
     q: Option<String>,
     cursor: Option<String>,
-    done: Option<String>,
 }
 
 fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
@@ -47,7 +43,7 @@ fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
 
 /// `GET /persons`: search by name or phone.
 pub async fn search(me: Me, state: web::Data<AppState>, q: web::Query<Search>) -> Html {
-    let Search { q, cursor, .. } = q.into_inner();
+    let Search { q, cursor } = q.into_inner();
     let page = Page::new(Some(20), cursor.as_deref())?;
     let mut conn = state.conn().await?;
     let query = query(q.clone(), 20, cursor.clone());
@@ -112,8 +108,9 @@ async fn villages(conn: &mut AsyncPgConnection, me: &Me) -> Result<Vec<(String, 
         .collect())
 }
 
-/// `GET /persons/new`: the registration form.
+/// `GET /persons/new`: the registration form (403 for a role that may not register).
 pub async fn new_form(me: Me, state: web::Data<AppState>) -> Html {
+    me.caller.require(CARE_ROLES)?;
     let mut conn = state.conn().await?;
     let villages = villages(&mut conn, &me).await?;
     let content = register_view(&me, &Fields::new("person"), &villages);
@@ -164,7 +161,7 @@ fn register_view(me: &Me, f: &Fields<'_>, villages: &[(String, String)]) -> Mark
         form method="post" action="/persons/new" {
             (csrf(&me.csrf))
             (f.input("name", "姓名", "text", None))
-            (f.input("id_number", "身份证号", "text", Some("18 位，最后一位可以是 X")))
+            (f.resident_id("id_number", "身份证号", Some("18 位，最后一位可以是 X")))
             (f.select("disability_category", "残疾类别", Some("请选择"), &categories, None))
             (f.select("disability_grade", "残疾等级", Some("请选择"), &grades, None))
             @if !villages.is_empty() {
@@ -175,75 +172,6 @@ fn register_view(me: &Me, f: &Fields<'_>, villages: &[(String, String)]) -> Mark
             (f.input("guardian_name", "监护人", "text", Some("选填")))
             (f.input("guardian_phone", "监护人电话", "tel", Some("选填")))
             button type="submit" { "保存" }
-        }
-    }
-}
-
-/// `GET /persons/{id}`: a person, masked, with their needs.
-pub async fn page(
-    me: Me,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    q: web::Query<Search>,
-) -> Html {
-    let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
-    let person = svc::get(&mut conn, &me.caller, &state.pii, id, None).await?;
-    let list = needs::list(&mut conn, &me.caller, &state.pii, needs_of(id))
-        .await?
-        .items;
-    let notice = match q.done.as_deref() {
-        Some("created") => Notice::Done("已登记。".into()),
-        _ => Notice::None,
-    };
-    let content = html! {
-        (person_facts(me.caller.is(CARE_ROLES), &person))
-        section aria-labelledby="needs-h" {
-            h2 #needs-h { "诉求" }
-            @if list.is_empty() { p.empty { "还没有诉求。" } }
-            ol.cards { @for n in &list { (card(&me, n)) } }
-        }
-    };
-    Ok(html(
-        StatusCode::OK,
-        layout(&me, &person.name, notice, content),
-    ))
-}
-
-/// The filter of one person's needs.
-fn needs_of(person: uuid::Uuid) -> NeedQuery {
-    NeedQuery {
-        state: None,
-        loop_: None,
-        level: None,
-        category: None,
-        org_unit_id: None,
-        handler_organization_id: None,
-        overdue: None,
-        assigned_to_me: None,
-        person_id: Some(person),
-        q: None,
-        limit: Some(50),
-        cursor: None,
-    }
-}
-
-fn person_facts(may_file: bool, p: &PersonOut) -> Markup {
-    let category =
-        DisabilityCategory::parse_word(&p.disability_category).map_or("", |c| c.chinese());
-    html! {
-        dl.facts {
-            div { dt { "身份证号" } dd { (p.id_number) } }
-            div { dt { "残疾类别" } dd { (category) } }
-            div { dt { "残疾等级" } dd { (p.disability_grade) " 级" } }
-            div { dt { "性别" } dd { (if p.gender == "male" { "男" } else { "女" }) } }
-            div { dt { "出生日期" } dd { (p.birth_date.format("%Y年%m月%d日")) } }
-            @if let Some(ph) = &p.phone { div { dt { "联系电话" } dd { (ph) } } }
-            @if let Some(a) = &p.address { div { dt { "住址" } dd { (a) } } }
-            div { dt { "三帮一" } dd { (if p.contact_group_complete { "已建立" } else { "未建立（不足三人）" }) } }
-        }
-        @if may_file && p.status == "active" {
-            p { a.button href=(format!("/persons/{}/needs/new", p.id)) { "新建诉求" } }
         }
     }
 }

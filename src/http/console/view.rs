@@ -29,7 +29,8 @@ impl<'a> Fields<'a> {
     }
 
     fn id(&self, name: &str) -> String {
-        format!("{}-{}", self.prefix, name.replace('_', "-"))
+        let name = name.replace(['_', '['], "-").replace(']', "");
+        format!("{}-{}", self.prefix, name)
     }
 
     fn error(&self, name: &str) -> Option<String> {
@@ -76,6 +77,26 @@ impl<'a> Fields<'a> {
             input id=(self.id(name)) name=(name) type=(kind) value=(value)
                 aria-invalid=[self.error(name).map(|_| "true")]
                 aria-describedby=[self.described(name, hint)];
+        };
+        self.frame(name, label, hint, control)
+    }
+
+    /// The ID number's input, checked as it is typed by `console.js` (the length, the digits and
+    /// GB 11643's check digit, the rule of `domain::resident_id`; the server checks again): what
+    /// it finds is read out from a live region the input names in `aria-describedby`.
+    pub fn resident_id(&self, name: &str, label: &str, hint: Option<&str>) -> Markup {
+        let value = self.typed(name).unwrap_or("");
+        let live = format!("{}-check", self.id(name));
+        let described = match self.described(name, hint) {
+            Some(d) => format!("{d} {live}"),
+            None => live.clone(),
+        };
+        let control = html! {
+            input id=(self.id(name)) name=(name) type="text" value=(value) autocomplete="off"
+                spellcheck="false" data-check="resident-id"
+                aria-invalid=[self.error(name).map(|_| "true")]
+                aria-describedby=(described);
+            p.check-message id=(live) aria-live="polite" {}
         };
         self.frame(name, label, hint, control)
     }

@@ -39,6 +39,15 @@ pub fn label(field: &str) -> &'static str {
         "village_id" => "所在村（社区）",
         "username" => "用户名",
         "password" => "密码",
+        "visited_at" => "走访时间",
+        "helper_id" => "帮扶人",
+        "notes" => "走访情况",
+        "helper_ids" | "helper_ids[0]" => "帮扶人一",
+        "helper_ids[1]" => "帮扶人二",
+        "helper_ids[2]" => "帮扶人三",
+        "from" => "开始日期",
+        "to" => "结束日期",
+        "org_unit_id" => "单位",
         _ => "此项",
     }
 }
@@ -77,6 +86,15 @@ pub fn message(english: &str) -> String {
         "must be normal or urgent" => Some("请选择一般或紧急"),
         "a person with this id_number is already registered" => Some("此身份证号已登记过"),
         "was used with another body" => Some("此表单已提交过其他内容，请重新打开页面"),
+        "must not be in the future" => Some("不能晚于现在"),
+        "no such helper in the person's town" => Some("请选择本镇（街道）的帮扶人"),
+        "must name exactly three helpers" => Some("请选齐三名帮扶人"),
+        "the three helpers must be distinct" => Some("三名帮扶人不能重复"),
+        "no such helper" => Some("没有这名帮扶人"),
+        "the helper is not of the person's town" => Some("这名帮扶人不是本镇（街道）的"),
+        "the helper is not active" => Some("这名帮扶人已停用"),
+        "must not be after to" => Some("开始日期不能晚于结束日期"),
+        "must be a date (YYYY-MM-DD)" => Some("请填写日期，如 2026-01-31"),
         _ => None,
     };
     if let Some(m) = exact {
@@ -95,6 +113,9 @@ pub fn message(english: &str) -> String {
     }
     if english.starts_with("must be 5–20 digits") {
         return "电话应为 5 到 20 位数字（可含空格、+ 和 -）".to_string();
+    }
+    if english.starts_with("the helper already covers") {
+        return "这名帮扶人包保的人数已满".to_string();
     }
     if english.starts_with("must be one of") {
         return "请从列表中选择一项".to_string();
@@ -140,11 +161,27 @@ pub fn time(t: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
+/// A time typed into a `datetime-local` control (`2026-03-01T14:30`), read in the city's zone.
+pub fn local_time(typed: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let t = chrono::NaiveDateTime::parse_from_str(typed.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    t.and_local_timezone(tz)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A fraction 0–1 as a percentage with one decimal (`87.5%`); none: `无数据`.
+pub fn percent(rate: Option<f64>) -> String {
+    match rate {
+        Some(r) => format!("{:.1}%", r * 100.0),
+        None => "无数据".to_string(),
+    }
+}
+
 /// The title and text of a page that answers a refusal.
 pub fn refusal(e: &Error) -> (&'static str, &'static str) {
     match e {
         Error::NotFound => ("找不到该页面", "您要找的内容不存在，或不在您的管辖范围内。"),
-        Error::Forbidden(_) => ("无权操作", "您的角色不能进行此操作。"),
+        Error::Forbidden(_) => ("无权操作", "您的角色不能进行此操作或查看此页面。"),
         Error::RateLimited(_) => (
             "尝试次数过多",
             "登录失败次数过多，已暂时锁定。请 15 分钟后再试。",
@@ -179,5 +216,11 @@ mod tests {
         assert_eq!(message("something new"), "填写有误，请检查");
         assert_eq!(event("accept"), "签收");
         assert_eq!(event("auto_escalate"), "超时自动上报");
+        assert_eq!(percent(Some(0.875)), "87.5%");
+        assert_eq!(percent(None), "无数据");
+        let shanghai = chrono_tz::Asia::Shanghai;
+        let t = local_time("2026-03-01T14:30", shanghai).map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2026-03-01T06:30:00+00:00"));
+        assert_eq!(local_time("yesterday", shanghai), None);
     }
 }

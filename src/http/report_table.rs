@@ -1,6 +1,7 @@
 //! A report's table rendered: JSON, CSV (UTF-8 with BOM, so Excel opens it right) or XLSX, with
 //! English or Chinese headers. The figures come from [`service::reports`](crate::service::reports);
-//! how they look on the wire is presentation, so it stays here.
+//! how they look on the wire is presentation, so it stays in http, shared by the JSON API
+//! (`?format=`) and the console's downloads.
 
 use actix_web::{http::header, HttpResponse};
 use serde_json::{Map, Value};
