@@ -724,10 +724,11 @@ def explain(ctx, eps):
                         entries.append(cur)
                 elif cur is not None:
                     cur.append(l.replace("\t", "  ", 1) if l.startswith("\t") else l)
-            # every statement but the pool's check and the caller's load (the same on every path)
+            # every statement but the pool's check, the caller's load (the same on every path) and
+            # the webhook worker's poll
+            skip = ("Query Text: SELECT $1", 'Query Text: SELECT "users"."id"') + tuple("Query Text: " + w for w in WORKER_SQL)
             plans = ["\n".join(e) for e in entries
-                     if not any(x.strip() == "Query Text: SELECT $1" or x.strip().startswith('Query Text: SELECT "users"."id"')
-                                for x in e)]
+                     if not any(x.strip() == skip[0] or x.strip().startswith(skip[1:]) for x in e)]
             out[name] = {"sql": f"{line.split(chr(9))[0]} {line.split(chr(9))[1]} -> {st}",
                          "plan": "\n\n".join(plans)}
     finally:
@@ -1036,7 +1037,11 @@ def main():
                 f"{started:%Y-%m-%d %H:%M} UTC; database `{db}` ({d.persons:,} persons, "
                 f"{int(pg.one('SELECT count(*) FROM needs')):,} needs at the start); {machine}; PostgreSQL {pgver}; "
                 f"`{os.path.relpath(binary, ROOT)}`; pool {a.pool_size}, concurrency {a.clients}; "
-                f"{ctx['rounds']} round(s) of {ctx['seconds']} s per phase (pgbench, API, pgbench), medians.\n")
+                f"{ctx['rounds']} round(s) of {ctx['seconds']} s per phase (pgbench, API, pgbench), medians; "
+                f"load average at the start {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.\n\n"
+                f"Lookups: queues {ctx['lookups']['queue_len']} needs (min, max, mean); inbox callers {ctx['lookups']['inbox']}, "
+                f"per kind (town 1 / village 0: candidates min, max, mean; inbox total min, max, mean) "
+                f"{ctx['lookups']['inbox_candidates']}.\n")
         if a.soak:
             s = soak(ctx, a.soak_minutes, a.soak_clients)
             body = (f"## Soak\n\n{s['minutes']} min at {s['clients']} clients: {s['requests']:,} requests "
@@ -1058,7 +1063,7 @@ def main():
                 "\n".join(f"### {k}\n\n```\n{v['sql']}\n\n{v['plan']}\n```\n" for k, v in plans.items())
             results = {"endpoints": results, "plans": plans}
             code = 1 if any(r["api_failed"] or r["pg_failed"] for r in results["endpoints"]) else 0
-        report = head + "\n" + body
+        report = head + "\n" + body + f"\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.\n"
         print(report)
         out = a.out or os.path.join(ROOT, "bench", "results", f"{a.scale}{'-soak' if a.soak else ''}-{started:%Y%m%d-%H%M}.md")
         os.makedirs(os.path.dirname(out), exist_ok=True)
