@@ -381,10 +381,13 @@ CREATE TABLE bench.inbox_t AS
          '{{' || x.org_id || '}}' AS org_ids, x.page, x.total, c.n AS candidates, c.handlers
   FROM (VALUES {vals}) x(town, user_id, unit_id, org_id, page, total)
   CROSS JOIN LATERAL (
-    SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT n.handler_organization_id), '{{}}') AS handlers FROM needs n
-    WHERE n.state NOT IN ('closed', 'withdrawn') AND CASE WHEN x.town = 1
-      THEN n.town_id = x.unit_id AND (n.handler_organization_id = x.org_id OR (n.state = 'registered' AND n.loop = 'policy'))
-      ELSE n.village_id = x.unit_id END) c;
+    SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT u.h), '{{}}') AS handlers FROM (
+      SELECT n.handler_organization_id AS h FROM needs n
+      WHERE x.town = 1 AND n.town_id = x.unit_id AND n.state NOT IN ('closed', 'withdrawn')
+        AND (n.handler_organization_id = x.org_id OR (n.state = 'registered' AND n.loop = 'policy'))
+      UNION ALL
+      SELECT n.handler_organization_id FROM needs n
+      WHERE x.town = 0 AND n.village_id = x.unit_id AND n.state NOT IN ('closed', 'withdrawn')) u) c;
 ALTER TABLE bench.inbox_t ADD PRIMARY KEY (k);
 """)
     return {
