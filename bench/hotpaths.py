@@ -164,6 +164,9 @@ class Server:
 
     def stop(self):
         self._stop = True
+        if self.proc.poll() is not None:
+            # died before its time: a negative code is the signal that ended it
+            log(f"the server had exited with {self.proc.returncode} before the harness stopped it")
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
