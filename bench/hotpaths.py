@@ -40,14 +40,19 @@ PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SCALES = {
-    # persons, rounds, seconds per phase, warm-up seconds
-    "tiny": dict(persons=2_000, rounds=1, seconds=1, warmup=0),
-    "city": dict(persons=60_000, rounds=3, seconds=15, warmup=3),
-    "province": dict(persons=5_000_000, rounds=3, seconds=15, warmup=3),
+    # persons, cities, rounds, seconds per phase, warm-up seconds; the province is Shandong's
+    # 136 county-level cities (docs/performance.md, "Bulk loading"), the bench works in the first
+    "tiny": dict(persons=2_000, cities=1, rounds=1, seconds=1, warmup=0),
+    "city": dict(persons=60_000, cities=1, rounds=3, seconds=15, warmup=3),
+    "province": dict(persons=5_000_000, cities=136, rounds=3, seconds=15, warmup=3),
 }
 
 # hot path -> (what, pgbench script, consumes prepared rows)
+# The inbox runs first: it reads a whole desk (every open need that may wait for the caller),
+# and the write paths' batches (filings, prepared needs at the town centres) land on the same
+# desks, so after them it would measure the harness's leftovers rather than the city's desks.
 ENDPOINTS = {
+    "inbox": ("GET /inbox (first page and counts)", "inbox.sql", False),
     "file": ("POST /needs", "file.sql", False),
     "accept": ("POST /needs/{id}/actions/accept", "accept.sql", True),
     "escalate": ("POST /needs/{id}/actions/escalate", "escalate.sql", True),
@@ -159,6 +164,9 @@ class Server:
 
     def stop(self):
         self._stop = True
+        if self.proc.poll() is not None:
+            # died before its time: a negative code is the signal that ended it
+            log(f"the server had exited with {self.proc.returncode} before the harness stopped it")
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -276,7 +284,7 @@ CREATE TABLE IF NOT EXISTS bench.act_t (batch int, k int, need_id uuid, user_id 
 class Deployment:
     """The city under test and the users who act in it."""
 
-    def __init__(self, pg, towns_max=16, villages_max=24):
+    def __init__(self, pg, towns_max=16, villages_max=24, inbox_villages_max=24):
         self.pg = pg
         self.city = pg.one("SELECT id FROM org_units WHERE kind = 'city' ORDER BY code LIMIT 1")
         if not self.city:
@@ -293,6 +301,14 @@ class Deployment:
             JOIN LATERAL (SELECT id, username FROM users WHERE organization_id = s.id AND role = 'village_staff'
                           AND active ORDER BY username LIMIT 1) u ON true
             WHERE v.city_id = '{self.city}' AND v.kind = 'village' ORDER BY md5(v.id::text) LIMIT {villages_max}""")
+        # the inbox's village staff: villages other than those the write paths file and
+        # escalate in, so that their desks hold the city's needs, not the harness's batches
+        self.inbox_villages = pg.run(f"""SELECT v.id, v.town_id, s.id, u.id, u.username FROM org_units v
+            JOIN organizations s ON s.org_unit_id = v.id AND s.kind = 'village_station'
+            JOIN LATERAL (SELECT id, username FROM users WHERE organization_id = s.id AND role = 'village_staff'
+                          AND active ORDER BY username LIMIT 1) u ON true
+            WHERE v.city_id = '{self.city}' AND v.kind = 'village' ORDER BY md5(v.id::text)
+            OFFSET {villages_max} LIMIT {inbox_villages_max}""") or self.villages
         if not self.towns or not self.villages:
             raise SystemExit("the city has no town staff or village staff users (zhucan seed --synthetic makes them)")
         self.persons = int(pg.one(f"SELECT count(*) FROM persons WHERE city_id = '{self.city}'"))
@@ -326,9 +342,11 @@ CREATE TABLE bench.queue_t AS
   CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM needs WHERE handler_organization_id = c.id AND town_id = t.town_id::uuid) q;
 ALTER TABLE bench.queue_t ADD PRIMARY KEY (k);
 CREATE TABLE bench.file_t AS
-  SELECT (row_number() OVER (ORDER BY random()))::int AS k, v.user_id::uuid, v.username, p.village_id, p.id AS person_id
+  SELECT (row_number() OVER (ORDER BY random()))::int AS k, v.user_id::uuid, v.username, p.village_id, p.id AS person_id,
+         '{{' || o.id || '}}' AS dpf_ids
   FROM (VALUES {villages}) v(village_id, user_id, username)
-  JOIN persons p ON p.village_id = v.village_id::uuid AND p.status = 'active';
+  JOIN persons p ON p.village_id = v.village_id::uuid AND p.status = 'active'
+  JOIN organizations o ON o.org_unit_id = p.village_id AND o.kind = 'village_dpf';
 ALTER TABLE bench.file_t ADD PRIMARY KEY (k);
 """)
     return {
@@ -336,6 +354,49 @@ ALTER TABLE bench.file_t ADD PRIMARY KEY (k);
         "queue": int(pg.one("SELECT count(*) FROM bench.queue_t")),
         "file": int(pg.one("SELECT count(*) FROM bench.file_t")),
         "queue_len": pg.run("SELECT min(queue_len), max(queue_len), round(avg(queue_len)) FROM bench.queue_t")[0],
+    }
+
+
+def setup_inbox(pg, d, port):
+    """bench.inbox_t: the inbox's callers (town staff of the sampled towns, village staff of
+    villages the write paths leave alone), each with what its request binds besides its own
+    ids: the handlers of its desk's candidates (their kinds are read by id) and the ids of its
+    first page — asked of the server itself, which alone knows which candidates wait."""
+    rows = []
+    users = [("town", t[3], t[2], t[0], t[1]) for t in d.towns] + \
+            [("village", v[4], v[3], v[0], v[2]) for v in d.inbox_villages]
+    for kind, username, user_id, unit_id, org_id in users:
+        st, body = http_call(port, "GET", "/api/v1/inbox", login(port, username))
+        if st != 200:
+            raise SystemExit(f"GET /inbox as {username}: {st} {body[:300]!r}")
+        out = json.loads(body)
+        page = [i["id"] for i in out["items"]]
+        rows.append((kind, user_id, unit_id, org_id, page, out["counts"]["total"]))
+    vals = ", ".join(
+        f"({1 if kind == 'town' else 0}, '{u}'::uuid, '{unit}'::uuid, '{org}'::uuid, "
+        f"'{{{','.join(page)}}}'::uuid[], {total})" for kind, u, unit, org, page, total in rows)
+    # the candidates: open needs of the caller's scope that reach its desk one of its ways
+    # (src/db/queries/needs.rs::desk), and the distinct handlers among them
+    pg.run(f"""
+DROP TABLE IF EXISTS bench.inbox_t;
+CREATE TABLE bench.inbox_t AS
+  SELECT (row_number() OVER (ORDER BY random()))::int AS k, x.town::int AS town, x.user_id, x.unit_id, x.org_id,
+         '{{' || x.org_id || '}}' AS org_ids, x.page, x.total, c.n AS candidates, c.handlers
+  FROM (VALUES {vals}) x(town, user_id, unit_id, org_id, page, total)
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT u.h), '{{}}') AS handlers FROM (
+      SELECT n.handler_organization_id AS h FROM needs n
+      WHERE x.town = 1 AND n.town_id = x.unit_id AND n.state NOT IN ('closed', 'withdrawn')
+        AND (n.handler_organization_id = x.org_id OR (n.state = 'registered' AND n.loop = 'policy'))
+      UNION ALL
+      SELECT n.handler_organization_id FROM needs n
+      WHERE x.town = 0 AND n.village_id = x.unit_id AND n.state NOT IN ('closed', 'withdrawn')) u) c;
+ALTER TABLE bench.inbox_t ADD PRIMARY KEY (k);
+""")
+    return {
+        "inbox": int(pg.one("SELECT count(*) FROM bench.inbox_t")),
+        "inbox_candidates": pg.run("SELECT town, min(candidates), max(candidates), round(avg(candidates)), "
+                                   "min(total), max(total), round(avg(total)) FROM bench.inbox_t GROUP BY town ORDER BY town DESC"),
     }
 
 
@@ -421,6 +482,11 @@ def read_lines(pg, d, ep, tokens, batch=None):
     if ep == "person":
         rows = pg.run("SELECT user_id, person_id FROM bench.person_t ORDER BY k")
         return [req("GET", f"/api/v1/persons/{p}", tokens[u]) for u, p in rows]
+    if ep == "inbox":
+        rows = pg.run("SELECT user_id FROM bench.inbox_t ORDER BY k")
+        out = [req("GET", "/api/v1/inbox", tokens[u]) for (u,) in rows] * max(1, 200 // max(1, len(rows)))
+        random.shuffle(out)
+        return out
     if ep in ("queue_first", "queue_deep"):
         rows = pg.run("SELECT user_id, handler_id, cursor_id FROM bench.queue_t ORDER BY k")
         out = []
@@ -457,6 +523,9 @@ def users_for(d, ep):
         return [d.admin[1]], {d.admin[1]: d.admin[0]}
     if ep in ("file", "escalate"):
         return [v[4] for v in d.villages], {v[4]: v[3] for v in d.villages}
+    if ep == "inbox":
+        us = [(t[3], t[2]) for t in d.towns] + [(v[4], v[3]) for v in d.inbox_villages]
+        return [n for n, _ in us], dict(us)
     return [t[3] for t in d.towns], {t[3]: t[2] for t in d.towns}
 
 
@@ -486,7 +555,7 @@ def bench_endpoint(ctx, ep):
     # the SLA summary's local days (sla_event_daily.day): 1 January to today, inclusive
     defines["from_day"] = f"{local.year}-01-01"
     defines["to_day"] = local.strftime("%Y-%m-%d")
-    lookup_rows = {"person": ctx["lookups"]["person"], "queue_first": ctx["lookups"]["queue"],
+    lookup_rows = {"inbox": ctx["lookups"]["inbox"], "person": ctx["lookups"]["person"], "queue_first": ctx["lookups"]["queue"],
                    "queue_deep": ctx["lookups"]["queue"], "file": ctx["lookups"]["file"]}
     if ep in lookup_rows:
         defines["rows"] = lookup_rows[ep]
@@ -606,27 +675,72 @@ def bench_endpoint(ctx, ep):
 # EXPLAIN of the read paths
 
 
-def explain(pg):
-    """EXPLAIN (ANALYZE, BUFFERS) of the queue's first and deep page and the person read, as
-    prepared statements after six executions (the plan the pooled connections settle on)."""
-    q = pg.run("SELECT town_id, handler_id, cursor_id FROM bench.queue_t ORDER BY queue_len DESC LIMIT 1")[0]
-    p = pg.run("SELECT town_id, person_id FROM bench.person_t WHERE k = 1")[0]
-    needs_cols = "*"
-    stmts = {
-        "queue_first": ("(uuid, uuid, bigint)", f'SELECT {needs_cols} FROM "needs" WHERE (("needs"."town_id" = $1) AND ("needs"."handler_organization_id" = $2)) ORDER BY "needs"."id" LIMIT $3',
-                        f"('{q[0]}', '{q[1]}', 51)"),
-        "queue_deep": ("(uuid, uuid, uuid, bigint)", f'SELECT {needs_cols} FROM "needs" WHERE ((("needs"."town_id" = $1) AND ("needs"."handler_organization_id" = $2)) AND ("needs"."id" > $3)) ORDER BY "needs"."id" LIMIT $4',
-                       f"('{q[0]}', '{q[1]}', '{q[2]}', 51)"),
-        "person": ("(uuid, uuid, bigint)", 'SELECT * FROM "persons" WHERE (("persons"."town_id" = $1) AND ("persons"."id" = $2)) LIMIT $3',
-                   f"('{p[0]}', '{p[1]}', 1)"),
-    }
+EXPLAINED = ("inbox", "queue_first", "queue_deep", "person")
+
+
+def explain(ctx, eps):
+    """The plans of the read paths' statements as the server runs them: auto_explain (ANALYZE,
+    BUFFERS) on the bench database, the same request sent ten times on fresh pool connections
+    (past the five custom plans a prepared statement starts with), the last one's plans taken
+    from the PostgreSQL log. The inbox: for the town staff and the village staff with the
+    largest desks."""
+    pg, srv = ctx["pg"], ctx["server"]
+    path = pg_log_path(pg)
+    if not path:
+        return {"plans": {"sql": "", "plan": "(no PostgreSQL log found: no plans)"}}
+    todo = []
+    for ep in (e for e in EXPLAINED if e in eps):
+        names, ids = users_for(ctx["d"], ep)
+        tokens = {ids[n]: login(srv.port, n) for n in names}
+        if ep == "inbox":
+            for tag, flag in (("town", 1), ("village", 0)):
+                u = pg.run(f"SELECT user_id FROM bench.inbox_t WHERE town = {flag} ORDER BY candidates DESC LIMIT 1")
+                if u:
+                    todo.append((f"inbox ({tag} staff, the largest desk)", req("GET", "/api/v1/inbox", tokens[u[0][0]])))
+        elif ep in ("queue_first", "queue_deep"):
+            u, h, c = pg.run("SELECT user_id, handler_id, cursor_id FROM bench.queue_t ORDER BY queue_len DESC LIMIT 1")[0]
+            path_ = f"/api/v1/needs?handler_organization_id={h}" + ("&cursor=" + uuid_cursor(c) if ep == "queue_deep" else "")
+            todo.append((ep, req("GET", path_, tokens[u])))
+        else:
+            todo.append((ep, read_lines(pg, ctx["d"], ep, tokens)[0]))
+    settings = {"session_preload_libraries": "'auto_explain'", "auto_explain.log_min_duration": "0",
+                "auto_explain.log_analyze": "on", "auto_explain.log_buffers": "on"}
     out = {}
-    for name, (types, sql, params) in stmts.items():
-        script = f"PREPARE q{types} AS {sql};\n" + "".join(f"EXECUTE q{params};\n" for _ in range(6)) + \
-            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE q{params};\n"
-        r = subprocess.run(["psql", pg.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"],
-                           input=script.replace("EXPLAIN", "\\o\nEXPLAIN"), capture_output=True, text=True)
-        out[name] = {"sql": sql.replace(needs_cols, "…") if needs_cols != "*" else sql, "plan": r.stdout.strip() or r.stderr.strip()}
+    try:
+        for k, v in settings.items():
+            pg.run(f"ALTER DATABASE {pg.db} SET {k} = {v}")
+        for name, line in todo:
+            reset_server_connections(pg)
+            for _ in range(9):
+                send_line(srv.port, line)
+            with open(path) as f:
+                f.seek(0, 2)
+                start = f.tell()
+            st, _ = send_line(srv.port, line)
+            time.sleep(0.5)
+            with open(path, errors="replace") as f:
+                f.seek(start)
+                text = f.read()
+            entries, cur = [], None
+            for l in text.splitlines():
+                if re.match(r"^\d{4}-\d\d-\d\d ", l):
+                    cur = None
+                    if f"@{pg.db} " in l and "LOG:  duration:" in l and "plan:" in l:
+                        cur = [re.sub(r"^.*? LOG:  ", "", l)]
+                        entries.append(cur)
+                elif cur is not None:
+                    cur.append(l.replace("\t", "  ", 1) if l.startswith("\t") else l)
+            # every statement but the pool's check, the caller's load (the same on every path) and
+            # the webhook worker's poll
+            skip = ("Query Text: SELECT $1", 'Query Text: SELECT "users"."id"') + tuple("Query Text: " + w for w in WORKER_SQL)
+            plans = ["\n".join(e) for e in entries
+                     if not any(x.strip() == skip[0] or x.strip().startswith(skip[1:]) for x in e)]
+            out[name] = {"sql": f"{line.split(chr(9))[0]} {line.split(chr(9))[1]} -> {st}",
+                         "plan": "\n\n".join(plans)}
+    finally:
+        for k in settings:
+            pg.run(f"ALTER DATABASE {pg.db} RESET {k}", check=False)
+        reset_server_connections(pg)
     return out
 
 
@@ -646,6 +760,23 @@ def pg_log_path(pg):
     return p if os.path.exists(p) else None
 
 
+WORKER_SQL = ("WITH candidates AS (", 'SELECT min("webhook_outbox"."created_at")')
+
+
+def capture_variants(pg, ep, lines, tokens):
+    """The requests whose SQL a path's script must follow: one, or for the inbox one per kind of
+    caller (town staff and village staff send different desk queries: `-- captured(town):`
+    and `-- captured(village):` lines in the script, beside the common `-- captured:` ones)."""
+    if ep != "inbox":
+        return [("", lines[0], lines[1 % len(lines)])]
+    out = []
+    for tag, flag in (("town", 1), ("village", 0)):
+        us = [r[0] for r in pg.run(f"SELECT user_id FROM bench.inbox_t WHERE town = {flag} ORDER BY k LIMIT 2")]
+        if us:
+            out.append((tag, req("GET", "/api/v1/inbox", tokens[us[0]]), req("GET", "/api/v1/inbox", tokens[us[-1]])))
+    return out
+
+
 def capture(ctx):
     """Sends each hot path's request with log_statement = 'all' on the bench database and writes
     what the server's connections sent to bench/sql/captured/<path>.log; then checks each
@@ -657,9 +788,11 @@ def capture(ctx):
     out_dir = os.path.join(SQL_DIR, "captured")
     os.makedirs(out_dir, exist_ok=True)
     ok = True
+    eps = ctx["args"].only.split(",") if ctx["args"].only else list(ENDPOINTS)
     pg.run(f"ALTER DATABASE {pg.db} SET log_statement = 'all'")
     try:
-        for ep, (what, script, consuming) in ENDPOINTS.items():
+        for ep in eps:
+            what, script, consuming = ENDPOINTS[ep]
             names, ids = users_for(d, ep)
             tokens = {ids[n]: login(srv.port, n) for n in names}
             batch = None
@@ -669,38 +802,49 @@ def capture(ctx):
                 batch = ctx["batch"]
                 prepare_needs(pg, ep, batch, 4, src)
             lines = read_lines(pg, d, ep, tokens, batch)
-            reset_server_connections(pg)  # the pool opens new ones, which log
-            send_line(srv.port, lines[0])  # opens them and fills their statement caches
-            pids = {r[0] for r in pg.run(f"SELECT pid FROM pg_stat_activity WHERE datname = '{pg.db}' AND application_name = ''")}
-            with open(path) as f:
-                f.seek(0, 2)
-                start = f.tell()
-            st, _ = send_line(srv.port, lines[1 % len(lines)])
-            time.sleep(0.5)
-            with open(path, errors="replace") as f:
-                f.seek(start)
-                mine = [l for l in f.read().splitlines() if (re.search(r"\[(\d+)\]", l) or [None, None])[1] in pids]
+            logged = []
+            for tag, warm, line in capture_variants(pg, ep, lines, tokens):
+                reset_server_connections(pg)  # the pool opens new ones, which log
+                send_line(srv.port, warm)  # opens them and fills their statement caches
+                with open(path) as f:
+                    f.seek(0, 2)
+                    start = f.tell()
+                st, _ = send_line(srv.port, line)
+                time.sleep(0.5)
+                # the server's connections (psql and pgbench name themselves; the pool does not),
+                # taken after the request: the pool may have opened one for it
+                pids = {r[0] for r in pg.run(f"SELECT pid FROM pg_stat_activity WHERE datname = '{pg.db}' AND application_name = ''")}
+                with open(path, errors="replace") as f:
+                    f.seek(start)
+                    mine = [l for l in f.read().splitlines() if (re.search(r"\[(\d+)\]", l) or [None, None])[1] in pids]
+                logged.append((tag, st, mine))
+                got = [re.sub(r"^.*? LOG:  (?:execute [^:]+|statement): ", "", l) for l in mine if " LOG:  " in l]
+                # not the request's: the pool's check on every checkout, and the webhook worker's
+                # poll (claim, then the outbox lag for /metrics; once a second in every `serve`)
+                got = [g for g in got if g != "SELECT $1" and not g.startswith(WORKER_SQL)]
+                with open(os.path.join(SQL_DIR, script)) as f:
+                    want = [re.sub(r"^-- captured(\([a-z_]+\))?: ", "", l).strip() for l in f
+                            if l.startswith("-- captured: ") or (tag and l.startswith(f"-- captured({tag}): "))]
+
+                def same(g, w):
+                    parts = w.split(" ... ")
+                    return g.startswith(parts[0]) and all(x in g for x in parts[1:])
+
+                match = len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+                ok = ok and match and st < 300
+                name = f"{ep}({tag})" if tag else ep
+                log(f"   {name:16} {st}  {len(got)} statements (+{len(mine) and sum(1 for l in mine if l.endswith('SELECT $1'))} pool checks)"
+                    f"  {'match' if match else 'DIFFER from'} bench/sql/{script}")
+                if not match:
+                    for g in got:
+                        log(f"      sent: {g[:150]}")
+                    for w in want:
+                        log(f"      want: {w[:150]}")
             with open(os.path.join(out_dir, f"{ep}.log"), "w") as f:
-                f.write(f"# {what} -> {st}; captured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from {path}\n")
-                f.write("\n".join(mine) + "\n")
-            got = [re.sub(r"^.*? LOG:  (?:execute [^:]+|statement): ", "", l) for l in mine if " LOG:  " in l]
-            got = [g for g in got if g != "SELECT $1"]  # the pool's check on every checkout
-            with open(os.path.join(SQL_DIR, script)) as f:
-                want = [l[len("-- captured: "):].strip() for l in f if l.startswith("-- captured: ")]
-
-            def same(g, w):
-                parts = w.split(" ... ")
-                return g.startswith(parts[0]) and all(x in g for x in parts[1:])
-
-            match = len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
-            ok = ok and match and st < 300
-            log(f"   {ep:12} {st}  {len(got)} statements (+{len(mine) and sum(1 for l in mine if l.endswith('SELECT $1'))} pool checks)"
-                f"  {'match' if match else 'DIFFER from'} bench/sql/{script}")
-            if not match:
-                for g in got:
-                    log(f"      sent: {g[:150]}")
-                for w in want:
-                    log(f"      want: {w[:150]}")
+                for tag, st, mine in logged:
+                    f.write(f"# {what}{f' ({tag} staff)' if tag else ''} -> {st}; captured "
+                            f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from {path}\n")
+                    f.write("\n".join(mine) + "\n")
     finally:
         pg.run(f"ALTER DATABASE {pg.db} RESET log_statement")
         reset_server_connections(pg)
@@ -730,23 +874,27 @@ def reset_server_connections(pg):
 def soak(ctx, minutes, clients):
     pg, d, srv = ctx["pg"], ctx["d"], ctx["server"]
     toks = {}
-    for n, u in list(users_for(d, "person")[1].items()) + list(users_for(d, "file")[1].items()):
-        toks[u] = login(srv.port, n)
+    for n, u in list(users_for(d, "person")[1].items()) + list(users_for(d, "file")[1].items()) \
+            + list(users_for(d, "inbox")[1].items()):
+        if u not in toks:
+            toks[u] = login(srv.port, n)
     lines = []
     lines += read_lines(pg, d, "person", toks) * 1
     q1 = read_lines(pg, d, "queue_first", toks)
     q2 = read_lines(pg, d, "queue_deep", toks)
     fl = read_lines(pg, d, "file", toks)
+    ib = read_lines(pg, d, "inbox", toks)
     # comments on needs of the sampled towns: writes that append events without consuming state
     rows = pg.run("SELECT q.user_id, n.id FROM bench.queue_t q JOIN LATERAL (SELECT id FROM needs WHERE town_id = q.town_id "
                   "ORDER BY random() LIMIT 500) n ON true")
     cm = [req("POST", f"/api/v1/needs/{n}/actions/comment", toks[u], json.dumps({"text": "soak"})) for u, n in rows]
     n = len(lines)
     mix = lines[: int(n)] + (q1 * (1 + n // 2 // max(1, len(q1))))[: n // 2] + (q2 * (1 + n // 4 // max(1, len(q2))))[: n // 4] \
-        + (fl * (1 + n // 4 // max(1, len(fl))))[: n // 4] + (cm * (1 + n // 4 // max(1, len(cm))))[: n // 4]
+        + (fl * (1 + n // 4 // max(1, len(fl))))[: n // 4] + (cm * (1 + n // 4 // max(1, len(cm))))[: n // 4] \
+        + (ib * (1 + n // 4 // max(1, len(ib))))[: n // 4]
     random.shuffle(mix)
     log(f"== soak: {minutes} min at {clients} clients, {len(mix)} distinct requests "
-        "(person 45%, queue first 22%, deep 11%, file 11%, comment 11%)")
+        "(person 40%, queue first 20%, deep 10%, file 10%, comment 10%, inbox 10%)")
     samples = []
     stop = [False]
 
@@ -813,6 +961,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=SCALES, default="city")
     ap.add_argument("--persons", type=int, help="persons to load (default by scale)")
+    ap.add_argument("--cities", type=int, help="cities to load them in (default by scale: 1, or 136 for the province)")
     ap.add_argument("--db", help="database name (default zhucan_bench_<scale>)")
     ap.add_argument("--reuse", action="store_true", help="use the loaded database as it is")
     ap.add_argument("--rounds", type=int)
@@ -855,12 +1004,13 @@ def main():
     env = dict(os.environ, DATABASE_URL=pg.url)
     persons = a.persons or sc["persons"]
     if not a.reuse or not pg.exists():
-        log(f"loading {db}: {persons:,} persons, 1 need each")
+        cities = a.cities or sc["cities"]
+        log(f"loading {db}: {persons:,} persons in {cities} cities, 1 need each")
         pg.run(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", db="postgres")
         pg.run(f"CREATE DATABASE {db}", db="postgres")
         subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
         t = time.time()
-        r = subprocess.run([binary, "seed", "--synthetic", "--persons", str(persons), "--needs-per-person", "1"],
+        r = subprocess.run([binary, "seed", "--synthetic", "--cities", str(cities), "--persons", str(persons), "--needs-per-person", "1"],
                            env=env, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"seed failed: {r.stderr[-2000:]}")
@@ -881,6 +1031,9 @@ def main():
     code = 0
     started = dt.datetime.now(dt.timezone.utc)
     try:
+        ctx["lookups"].update(setup_inbox(pg, d, server.port))
+        log(f"inbox lookups: {ctx['lookups']['inbox']} callers; (town, candidates min/max/mean, inbox total min/max/mean): "
+            f"{ctx['lookups']['inbox_candidates']}")
         if a.capture:
             code = 0 if capture(ctx) else 1
             return code
@@ -890,7 +1043,11 @@ def main():
                 f"{started:%Y-%m-%d %H:%M} UTC; database `{db}` ({d.persons:,} persons, "
                 f"{int(pg.one('SELECT count(*) FROM needs')):,} needs at the start); {machine}; PostgreSQL {pgver}; "
                 f"`{os.path.relpath(binary, ROOT)}`; pool {a.pool_size}, concurrency {a.clients}; "
-                f"{ctx['rounds']} round(s) of {ctx['seconds']} s per phase (pgbench, API, pgbench), medians.\n")
+                f"{ctx['rounds']} round(s) of {ctx['seconds']} s per phase (pgbench, API, pgbench), medians; "
+                f"load average at the start {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.\n\n"
+                f"Lookups: queues {ctx['lookups']['queue_len']} needs (min, max, mean); inbox callers {ctx['lookups']['inbox']}, "
+                f"per kind (town 1 / village 0: candidates min, max, mean; inbox total min, max, mean) "
+                f"{ctx['lookups']['inbox_candidates']}.\n")
         if a.soak:
             s = soak(ctx, a.soak_minutes, a.soak_clients)
             body = (f"## Soak\n\n{s['minutes']} min at {s['clients']} clients: {s['requests']:,} requests "
@@ -906,13 +1063,13 @@ def main():
             results = []
             for ep in eps:
                 results.append(bench_endpoint(ctx, ep))
-            plans = explain(pg)
+            plans = explain(ctx, eps)
             body = "## Results\n\n" + table(results) + "\n\n" + \
                 f"Server: VmHWM {(server.status('VmHWM') or 0) / 1024:.1f} MB over the whole run.\n\n## Plans\n\n" + \
                 "\n".join(f"### {k}\n\n```\n{v['sql']}\n\n{v['plan']}\n```\n" for k, v in plans.items())
             results = {"endpoints": results, "plans": plans}
             code = 1 if any(r["api_failed"] or r["pg_failed"] for r in results["endpoints"]) else 0
-        report = head + "\n" + body
+        report = head + "\n" + body + f"\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.\n"
         print(report)
         out = a.out or os.path.join(ROOT, "bench", "results", f"{a.scale}{'-soak' if a.soak else ''}-{started:%Y%m%d-%H%M}.md")
         os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -5,7 +5,8 @@
 -- literals (constant words, NULLs, now()); each `-- captured:` line is the start of the logged
 -- statement and is checked by `bench/run.sh --capture`.
 -- Not included: the pool's `SELECT $1` liveness check that deadpool runs on every checkout
--- (twice per request: one for the caller, one for the handler); that is API overhead.
+-- (twice per request: one for the caller, one for the handler), and the webhook worker's poll
+-- that runs beside the requests (`WITH candidates AS (…`, the outbox lag); that is API overhead.
 \set one 1
 -- captured: SELECT "users"."id", "users"."username", "users"."role", "users"."active" ... WHERE ("users"."id" = $1) LIMIT $2
 --   (Caller::load, src/auth/caller.rs: every authenticated request, on its own pooled connection)
