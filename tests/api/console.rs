@@ -1082,3 +1082,25 @@ async fn an_auditor_reads_every_page_and_is_given_no_form_it_cannot_use() {
     assert!(item_ids(visits.expect(200)).is_empty());
     assert_eq!(w.history(&nid).await.len(), 1, "only the filing");
 }
+
+#[tokio::test]
+async fn persons_are_found_by_name_and_by_exact_id_number_only_in_scope() {
+    let w = world().await;
+    let mine = w.person("village_v1", "v1", 31).await;
+    let theirs = w.person("village_v2", "v2", 32).await;
+    let mut b = signed_in(&w, "village_v1").await;
+    // by its ID number: the person, linked
+    let r = b.get(&format!("/persons?q={}", id_number(31))).await;
+    r.expect(200);
+    assert!(r.text.contains(&format!("/persons/{}", s(&mine, "id"))));
+    // a lower-case x is the same number; another village's person stays out of sight
+    let r = b
+        .get(&format!("/persons?q={}", id_number(32).to_lowercase()))
+        .await;
+    r.expect(200);
+    assert!(!r.text.contains(&s(&theirs, "id")));
+    assert!(r.text.contains("没有找到"));
+    // by name
+    let r = b.get(&format!("/persons?q={}", s(&mine, "name"))).await;
+    assert!(r.expect(200).text.contains(&s(&mine, "id")));
+}

@@ -25,7 +25,22 @@ pub struct Search {
     cursor: Option<String>,
 }
 
+/// Whether a search looks like a resident ID number (18 characters: 17 digits, then a digit or X):
+/// then it is looked up exactly (through the keyed hash, like the API's `?id_number=`).
+fn looks_like_id_number(q: &str) -> bool {
+    let q = q.trim();
+    q.len() == 18
+        && q[..17].bytes().all(|b| b.is_ascii_digit())
+        && q[17..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+}
+
 fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
+    let (id_number, q) = match q {
+        Some(v) if looks_like_id_number(&v) => (Some(v.trim().to_uppercase()), None),
+        other => (None, other),
+    };
     PersonQuery {
         org_unit_id: None,
         village_id: None,
@@ -33,7 +48,7 @@ fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
         disability_category: None,
         disability_grade: None,
         contact_group_complete: None,
-        id_number: None,
+        id_number,
         name: None,
         q,
         limit: Some(limit),
@@ -41,7 +56,7 @@ fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
     }
 }
 
-/// `GET /persons`: search by name or phone.
+/// `GET /persons`: search by name, phone or ID number.
 pub async fn search(me: Me, state: web::Data<AppState>, q: web::Query<Search>) -> Html {
     let Search { q, cursor } = q.into_inner();
     let page = Page::new(Some(20), cursor.as_deref())?;
@@ -68,7 +83,7 @@ fn search_view(me: &Me, q: &str, rows: &[PersonOut], next: Option<&str>) -> Mark
     html! {
         form.search method="get" action="/persons" role="search" {
             div.field {
-                label for="q" { "姓名或电话" }
+                label for="q" { "姓名、电话或身份证号" }
                 input #q name="q" type="search" value=(q);
             }
             button type="submit" { "搜索" }
