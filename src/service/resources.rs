@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::campaigns::{CampaignRow, NewCampaign};
+use crate::db::models::campaigns::CampaignRow;
 use crate::db::models::ledger::LedgerEntry;
 use crate::db::queries::needs::{find_in_scope, lock};
 use crate::db::queries::{campaigns, ledger as entries};
@@ -247,7 +247,7 @@ pub async fn create_campaign(
     let (name, cats) = check_campaign(&input, &mut errors);
     Error::check(errors)?;
     city::exists(conn, city).await?;
-    let new = NewCampaign {
+    let new = CampaignRow {
         id: Uuid::now_v7(),
         city_id: city,
         name,
@@ -257,7 +257,8 @@ pub async fn create_campaign(
         ends_on: input.ends_on,
         target_categories: cats,
         goal_fen: input.goal_fen,
-        created_by: caller.user_id,
+        created_by: Some(caller.user_id),
+        created_at: Utc::now(),
     };
     let row = campaigns::insert(conn, &new).await?;
     campaign_out(conn, row).await
