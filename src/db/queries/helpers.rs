@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::helpers::{HelperChanges, HelperRow, NewHelper};
+use crate::db::models::helpers::{HelperChanges, HelperRow};
 use crate::db::queries::scope;
 use crate::db::schema::{contact_group_members, helpers, persons, users, volunteer_teams};
 use crate::domain::caller::Caller;
@@ -121,7 +121,7 @@ pub async fn user_in_city(
 }
 
 /// Inserts one helper.
-pub async fn insert(conn: &mut AsyncPgConnection, h: &NewHelper) -> QueryResult<HelperRow> {
+pub async fn insert(conn: &mut AsyncPgConnection, h: &HelperRow) -> QueryResult<HelperRow> {
     diesel::insert_into(helpers::table)
         .values(h)
         .returning(HelperRow::as_returning())
@@ -130,7 +130,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, h: &NewHelper) -> QueryResult<
 }
 
 /// Inserts many helpers, a chunk per statement.
-pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewHelper]) -> QueryResult<()> {
+pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[HelperRow]) -> QueryResult<()> {
     for chunk in rows.chunks(CHUNK) {
         diesel::insert_into(helpers::table)
             .values(chunk)
