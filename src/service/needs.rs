@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::needs::{EventRow, NamedNeed, NeedRow, NewNeed, PersonPlace, Seat};
+use crate::db::models::needs::{
+    EventRow, NamedNeed, NeedRow, NewEvent, NewNeed, PersonPlace, Seat,
+};
 use crate::db::queries::idempotency::{self, Claim};
 use crate::db::queries::needs::{self as queries, NeedFilter};
 use crate::db::queries::{deadlines, org, persons as person_queries};
@@ -634,7 +636,18 @@ pub async fn file_for(
         m.insert("confirm_duplicate".into(), json!(true));
         m.insert("duplicate_of".into(), json!(duplicate_of));
     }
-    events::record(conn, &n, "file", None, actor, now, payload).await?;
+    events::record(
+        conn,
+        NewEvent {
+            need: &n,
+            action: "file",
+            from: None,
+            actor,
+            at: now,
+            payload,
+        },
+    )
+    .await?;
     Ok(n)
 }
 
@@ -1111,7 +1124,18 @@ pub async fn apply(
             return Err(Error::PreconditionFailed);
         }
     }
-    events::record(conn, &n, event_name, Some(from), actor, now, payload).await?;
+    events::record(
+        conn,
+        NewEvent {
+            need: &n,
+            action: event_name,
+            from: Some(from),
+            actor,
+            at: now,
+            payload,
+        },
+    )
+    .await?;
     Ok(n)
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::db::models::campaigns::CampaignRow;
 use crate::db::models::ledger::LedgerEntry;
+use crate::db::models::needs::NewEvent;
 use crate::db::queries::needs::{find_in_scope, lock};
 use crate::db::queries::{campaigns, ledger as entries};
 use crate::domain::caller::Actor;
@@ -595,7 +596,7 @@ pub async fn reverse(
             if let Some(need) = orig.need_id {
                 let n = lock(conn, need).await?;
                 let payload = json!({"ledger_entry_id": row.id, "reverses_id": orig.id, "reason": input.reason});
-                record(conn, &n, "allocation_reversed", Some(n.state), &actor, Utc::now(), payload).await?;
+                record(conn, NewEvent { need: &n, action: "allocation_reversed", from: Some(n.state), actor: &actor, at: Utc::now(), payload }).await?;
             }
             Ok(row)
         })
@@ -760,12 +761,14 @@ pub async fn allocate(
             payload["ledger_entry_id"] = json!(row.id);
             record(
                 conn,
-                &n,
-                "allocate",
-                Some(n.state),
-                &actor,
-                Utc::now(),
-                payload,
+                NewEvent {
+                    need: &n,
+                    action: "allocate",
+                    from: Some(n.state),
+                    actor: &actor,
+                    at: Utc::now(),
+                    payload,
+                },
             )
             .await?;
             Ok(row)

@@ -1025,7 +1025,7 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                     .await?;
                     let row: crate::db::models::needs::NeedRow = needs::table.find(need).select(crate::db::models::needs::NeedRow::as_select()).for_update().first(conn).await?;
                     let actor = crate::domain::caller::Actor { user_id: Some(admin), name: "assoc_staff".into() };
-                    crate::service::events::record(conn, &row, "allocate", Some(row.state), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
+                    crate::service::events::record(conn, crate::db::models::needs::NewEvent { need: &row, action: "allocate", from: Some(row.state), actor: &actor, at: chrono::Utc::now(), payload: serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000}) }).await?;
                     n += 1;
                 }
                 Ok(n)
