@@ -21,7 +21,7 @@ use crate::domain::roles::Role;
 use crate::error::{Error, FieldError, Result};
 use crate::service::city;
 use crate::service::events::record;
-use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
+use crate::service::ledger::{append, lock_campaign, LedgerRow};
 use crate::service::page::{list_query, Keyset};
 
 /// Roles that run campaigns and record donations.
@@ -474,23 +474,23 @@ pub async fn create_donation(
     Error::check(errors)?;
     let campaign = campaign.ok_or_else(|| Error::internal("checked"))?;
     let donation_id = Uuid::now_v7();
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id: campaign.id,
-        entry: "donation",
+        entry: "donation".into(),
         kind: input.kind,
         donation_id: Some(donation_id),
         donor_name: Some(input.donor_name.trim().to_string()),
         channel: Some(input.channel),
         received_on: Some(input.received_on),
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let rows = conn
         .transaction::<_, Error, _>(async move |conn| {
             let city = lock_campaign(conn, campaign.id).await?;
             let mut rows = Vec::new();
             for (item, unit, amount, value_fen) in lines {
-                let line = NewEntry {
+                let line = LedgerRow {
                     item,
                     unit,
                     amount,
@@ -571,9 +571,9 @@ pub async fn reverse(
         ));
     }
     let actor = Actor::of(caller);
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id: orig.campaign_id,
-        entry: "reversal",
+        entry: "reversal".into(),
         kind: orig.kind.clone(),
         item: orig.item.clone(),
         unit: orig.unit.clone(),
@@ -584,7 +584,7 @@ pub async fn reverse(
         reverses_id: Some(orig.id),
         note: Some(input.reason.trim().to_string()),
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let row = conn
         .transaction::<_, Error, _>(async move |conn| {
@@ -736,9 +736,9 @@ pub async fn allocate(
     } else {
         json!({"campaign_id": campaign_id, "kind": kind, "item": item, "unit": unit, "quantity": amount})
     };
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id,
-        entry: "allocation",
+        entry: "allocation".into(),
         kind,
         item,
         unit,
@@ -746,7 +746,7 @@ pub async fn allocate(
         need_id: Some(id),
         note: input.note,
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let actor = Actor::of(caller);
     let row = conn
