@@ -513,7 +513,7 @@ impl Rows for Persons {
     }
 
     fn id(r: &PersonReady) -> Uuid {
-        r.row.id
+        r.row.person.id
     }
 
     async fn registered(
