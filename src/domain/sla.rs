@@ -6,6 +6,19 @@ use chrono_tz::Tz;
 
 use super::need::{Level, Loop, State, Urgency};
 
+/// Where a need stands, as far as its deadline goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Its state.
+    pub state: State,
+    /// Its loop (none before it is registered).
+    pub loop_: Option<Loop>,
+    /// Its level.
+    pub level: Level,
+    /// normal | urgent.
+    pub urgency: Urgency,
+}
+
 /// Every (state, loop, level) a need can stand in with a deadline.
 pub fn reachable() -> Vec<(State, Option<Loop>, Level)> {
     use Level::*;

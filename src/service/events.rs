@@ -3,29 +3,18 @@
 //! transaction, so whatever must follow an event (notifications, the webhook outbox) is
 //! written in one place and commits or rolls back with it.
 
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use serde_json::Value;
 
-use crate::db::models::needs::{EventRow, NeedRow};
+use crate::db::models::needs::{EventRow, NewEvent};
 use crate::db::queries::needs as queries;
-use crate::domain::caller::Actor;
-use crate::domain::need::State;
 use crate::error::Result;
 use crate::service::notifications;
 
 /// Appends `action` to the need's history (the caller holds the need's row lock) and writes it
 /// to the webhook outbox; `need` is the need after the event.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    need: &NeedRow,
-    action: &str,
-    from: Option<State>,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    payload: Value,
-) -> Result<EventRow> {
-    let event = queries::append_event(conn, need, action, from, actor, at, payload).await?;
+pub async fn record(conn: &mut AsyncPgConnection, e: NewEvent<'_>) -> Result<EventRow> {
+    let (need, action, actor, at) = (e.need, e.action, e.actor, e.at);
+    let event = queries::append_event(conn, e).await?;
     notifications::for_event(conn, need, action, actor, at).await?;
     super::webhooks::enqueue(conn, need, &event).await?;
     Ok(event)

@@ -6,6 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::models::duty::RosterRow;
+use crate::db::models::needs::NewEvent;
 use crate::db::queries::{duty, needs as queries, org};
 use crate::domain::caller::Actor;
 use crate::domain::need::Level;
@@ -44,7 +45,18 @@ pub async fn handover(
         n.assignee_user_id = duty;
         n.updated_at = now;
         let payload = json!({"from_user_id": from, "to_user_id": duty});
-        events::record(conn, &n, "handover", Some(n.state), actor, now, payload).await?;
+        events::record(
+            conn,
+            NewEvent {
+                need: &n,
+                action: "handover",
+                from: Some(n.state),
+                actor,
+                at: now,
+                payload,
+            },
+        )
+        .await?;
     }
     Ok(changed)
 }

@@ -12,7 +12,7 @@ use super::persons::CARE_ROLES;
 use super::users::{self, UserOut};
 use crate::auth::password;
 use crate::auth::{Caller, Scope};
-use crate::db::models::helpers::{HelperChanges, HelperRow, NewHelper};
+use crate::db::models::helpers::{HelperChanges, HelperRow};
 use crate::db::models::users::NewUser;
 use crate::db::queries::helpers::{self as q, HelperFilter};
 use crate::db::queries::users as user_queries;
@@ -202,17 +202,18 @@ pub async fn create(
     let (Some(kind), Some(village)) = (kind, village) else {
         return Err(fields::validated());
     };
-    let new = NewHelper {
+    let new = HelperRow {
         id: Uuid::now_v7(),
         city_id: village.city_id,
         town_id: village.town_id,
         village_id: village.id,
         name,
         phone,
-        kind: kind.as_str(),
+        kind: kind.as_str().to_owned(),
         volunteer_team_id: input.volunteer_team_id,
         user_id: input.user_id,
         active: input.active.unwrap_or(true),
+        created_at: Utc::now(),
     };
     Ok(q::insert(conn, &new).await?.into())
 }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use super::persons::{validate_fields, Contacts, NewPerson, PersonIn, CARE_ROLES};
 use super::{audit, fields};
 use crate::auth::{Caller, Scope};
-use crate::db::models::helpers::NewHelper;
+use crate::db::models::helpers::HelperRow;
 use crate::db::models::persons::NewPersonRow;
 use crate::db::models::places::{UnitPlace, Village};
 use crate::db::queries::{helpers as helper_q, persons as person_q, places};
@@ -512,7 +513,7 @@ impl Rows for Persons {
     }
 
     fn id(r: &PersonReady) -> Uuid {
-        r.row.id
+        r.row.person.id
     }
 
     async fn registered(
@@ -552,7 +553,7 @@ impl Rows for Persons {
 struct Helpers;
 
 impl Rows for Helpers {
-    type Ready = NewHelper;
+    type Ready = HelperRow;
     type Key = (Uuid, String, Option<String>);
     const REGISTER: Register = HELPERS;
     const KEY_FIELD: &'static str = "name";
@@ -565,7 +566,7 @@ impl Rows for Helpers {
         table: &Table,
         row: &SheetRow,
         village: Option<Village>,
-    ) -> (Vec<FieldError>, Option<NewHelper>) {
+    ) -> (Vec<FieldError>, Option<HelperRow>) {
         let mut errors = Vec::new();
         let name = fields::name(table.text(row, col::H_NAME), &mut errors);
         let phone = fields::phone("phone", table.optional(row, col::H_PHONE), &mut errors);
@@ -580,28 +581,29 @@ impl Rows for Helpers {
             ));
         }
         let ready = match (kind, village) {
-            (Some(kind), Some(v)) if errors.is_empty() => Some(NewHelper {
+            (Some(kind), Some(v)) if errors.is_empty() => Some(HelperRow {
                 id: Uuid::now_v7(),
                 city_id: v.city_id,
                 town_id: v.town_id,
                 village_id: v.id,
                 name,
                 phone,
-                kind: kind.as_str(),
+                kind: kind.as_str().to_owned(),
                 volunteer_team_id: None,
                 user_id: None,
                 active: true,
+                created_at: Utc::now(),
             }),
             _ => None,
         };
         (errors, ready)
     }
 
-    fn key(h: &NewHelper) -> Self::Key {
+    fn key(h: &HelperRow) -> Self::Key {
         (h.village_id, h.name.clone(), h.phone.clone())
     }
 
-    fn id(h: &NewHelper) -> Uuid {
+    fn id(h: &HelperRow) -> Uuid {
         h.id
     }
 
@@ -609,7 +611,7 @@ impl Rows for Helpers {
         &self,
         conn: &mut AsyncPgConnection,
         _caller: &Caller,
-        rows: &[&NewHelper],
+        rows: &[&HelperRow],
     ) -> Result<HashMap<Self::Key, Option<Uuid>>> {
         // the same name in the same villages, matched on phone in memory
         let mut villages: Vec<Uuid> = rows.iter().map(|h| h.village_id).collect();
@@ -625,7 +627,7 @@ impl Rows for Helpers {
         Ok(existing)
     }
 
-    async fn insert(conn: &mut AsyncPgConnection, rows: Vec<NewHelper>) -> Result<()> {
+    async fn insert(conn: &mut AsyncPgConnection, rows: Vec<HelperRow>) -> Result<()> {
         Ok(helper_q::insert_many(conn, &rows).await?)
     }
 }

@@ -2,7 +2,7 @@
 //! row, and each campaign's balances move with it in the same transaction. A balance never goes
 //! below zero: decrements are guarded updates under the campaign's row lock.
 
-use chrono::{NaiveDate, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -13,41 +13,6 @@ use crate::db::models::ledger::{BalanceMove, LedgerEntry};
 use crate::db::queries::{campaigns, ledger};
 use crate::domain::chain;
 use crate::error::{Error, Result};
-
-/// What a new ledger row says (seq and hashes are added by [`append`]).
-#[derive(Debug, Clone, Default)]
-pub struct NewEntry {
-    /// The campaign.
-    pub campaign_id: Uuid,
-    /// donation | allocation | reversal.
-    pub entry: &'static str,
-    /// funds | materials.
-    pub kind: String,
-    /// Material.
-    pub item: String,
-    /// Unit.
-    pub unit: String,
-    /// Signed amount.
-    pub amount: i64,
-    /// Value in fen.
-    pub value_fen: Option<i64>,
-    /// Donation group.
-    pub donation_id: Option<Uuid>,
-    /// Need.
-    pub need_id: Option<Uuid>,
-    /// Reversed row.
-    pub reverses_id: Option<Uuid>,
-    /// Donor.
-    pub donor_name: Option<String>,
-    /// Channel.
-    pub channel: Option<String>,
-    /// Received.
-    pub received_on: Option<NaiveDate>,
-    /// Note.
-    pub note: Option<String>,
-    /// Who.
-    pub actor_user_id: Option<Uuid>,
-}
 
 /// The hash of a ledger row: SHA-256 over the previous hash and the row's canonical content.
 pub fn entry_hash(prev: Option<&[u8]>, e: &LedgerEntry) -> Vec<u8> {
@@ -68,10 +33,15 @@ pub async fn lock_campaign(conn: &mut AsyncPgConnection, campaign: Uuid) -> Resu
 
 /// Appends one movement and moves the balance with it; 409 `insufficient_balance` when an
 /// outflow would take the balance below zero (nothing is written then). The caller holds the
-/// campaign lock ([`lock_campaign`]) inside its transaction.
-pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> Result<LedgerEntry> {
+/// campaign lock ([`lock_campaign`]) inside its transaction. `e` says what moves; its id, seq,
+/// city, time and hashes are assigned here.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    city: Uuid,
+    e: LedgerEntry,
+) -> Result<LedgerEntry> {
     // raised and allocated move by the kind of movement; the balance by its sign
-    let (raised, allocated) = match e.entry {
+    let (raised, allocated) = match e.entry.as_str() {
         "donation" => (e.amount, 0),
         "allocation" => (0, -e.amount),
         // a reversal undoes a donation (raised) or an allocation (allocated)
@@ -115,26 +85,12 @@ pub async fn append(conn: &mut AsyncPgConnection, city: Uuid, e: NewEntry) -> Re
     };
     let mut row = LedgerEntry {
         id: Uuid::now_v7(),
-        campaign_id: e.campaign_id,
         seq,
         city_id: city,
-        entry: e.entry.to_string(),
-        kind: e.kind,
-        item: e.item,
-        unit: e.unit,
-        amount: e.amount,
-        value_fen: e.value_fen,
-        donation_id: e.donation_id,
-        need_id: e.need_id,
-        reverses_id: e.reverses_id,
-        donor_name: e.donor_name,
-        channel: e.channel,
-        received_on: e.received_on,
-        note: e.note,
-        actor_user_id: e.actor_user_id,
         at: Utc::now().trunc_subsecs(6),
         prev_hash: prev,
         hash: Vec::new(),
+        ..e
     };
     row.hash = entry_hash(row.prev_hash.as_deref(), &row);
     ledger::insert(conn, &row).await?;

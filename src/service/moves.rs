@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::events;
 use super::needs::{apply, Extras, Step};
 use super::notifications;
-use crate::db::models::needs::NeedRow;
+use crate::db::models::needs::{NeedRow, NewEvent};
 use crate::db::models::places::Village;
 use crate::db::queries::needs as queries;
 use crate::db::queries::org;
@@ -71,7 +71,18 @@ pub async fn carry(
             "from_handler_organization_id": from_handler,
             "to_handler_organization_id": n.handler_organization_id,
         });
-        events::record(conn, &n, "transfer", Some(n.state), actor, at, payload).await?;
+        events::record(
+            conn,
+            NewEvent {
+                need: &n,
+                action: "transfer",
+                from: Some(n.state),
+                actor,
+                at,
+                payload,
+            },
+        )
+        .await?;
         if handler_changed {
             notifications::carried(conn, &n, actor.user_id, at).await?;
         }

@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::needs::{EventRow, NamedNeed, NeedRow, NewNeed, PersonPlace, Seat};
+use crate::db::models::needs::{
+    EventRow, NamedNeed, NeedRow, NewEvent, NewNeed, PersonPlace, Seat,
+};
 use crate::db::queries::idempotency::{self, Claim};
 use crate::db::queries::needs::{self as queries, NeedFilter};
 use crate::db::queries::{deadlines, org, persons as person_queries};
@@ -23,7 +25,7 @@ use crate::domain::need::{
 };
 use crate::domain::pii::PiiCipher;
 use crate::domain::roles::{OrgKind, PersonStatus, Role};
-use crate::domain::sla::{default_hours, reachable};
+use crate::domain::sla::{default_hours, reachable, Position};
 use crate::error::{Error, FieldError, Result};
 use crate::service::events;
 use crate::service::filters::word;
@@ -595,16 +597,13 @@ pub async fn file_for(
     } = filing;
     let now = Utc::now();
     let handler = org_at(conn, person.village_id, OrgKind::VillageDpf).await?;
-    let due = due_at(
-        conn,
-        person.city_id,
-        State::Reported,
-        None,
-        Level::Village,
+    let position = Position {
+        state: State::Reported,
+        loop_: None,
+        level: Level::Village,
         urgency,
-        now,
-    )
-    .await?;
+    };
+    let due = due_at(conn, person.city_id, position, now).await?;
     let n = queries::insert(
         conn,
         &NewNeed {
@@ -634,7 +633,18 @@ pub async fn file_for(
         m.insert("confirm_duplicate".into(), json!(true));
         m.insert("duplicate_of".into(), json!(duplicate_of));
     }
-    events::record(conn, &n, "file", None, actor, now, payload).await?;
+    events::record(
+        conn,
+        NewEvent {
+            need: &n,
+            action: "file",
+            from: None,
+            actor,
+            at: now,
+            payload,
+        },
+    )
+    .await?;
     Ok(n)
 }
 
@@ -1101,7 +1111,13 @@ pub async fn apply(
         n.level = level;
         n.handler_organization_id = handler;
         n.overdue = false;
-        n.due_at = due_at(conn, n.city_id, t.to, t.loop_, level, n.urgency, now).await?;
+        let position = Position {
+            state: t.to,
+            loop_: t.loop_,
+            level,
+            urgency: n.urgency,
+        };
+        n.due_at = due_at(conn, n.city_id, position, now).await?;
         let expected = n.version;
         n.version += 1;
         n.updated_at = now;
@@ -1111,7 +1127,18 @@ pub async fn apply(
             return Err(Error::PreconditionFailed);
         }
     }
-    events::record(conn, &n, event_name, Some(from), actor, now, payload).await?;
+    events::record(
+        conn,
+        NewEvent {
+            need: &n,
+            action: event_name,
+            from: Some(from),
+            actor,
+            at: now,
+            payload,
+        },
+    )
+    .await?;
     Ok(n)
 }
 
@@ -1171,16 +1198,13 @@ pub async fn policies(conn: &mut AsyncPgConnection, city: Uuid) -> Result<Vec<Sl
 pub async fn due_at(
     conn: &mut AsyncPgConnection,
     city: Uuid,
-    state: State,
-    loop_: Option<Loop>,
-    level: Level,
-    urgency: Urgency,
+    at: Position,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
-    if state.is_final() {
+    if at.state.is_final() {
         return Ok(None);
     }
-    let stored = deadlines::stored_hours(conn, city, state, loop_, level, urgency).await?;
-    let hours = stored.unwrap_or_else(|| default_hours(state, loop_, level, urgency));
+    let stored = deadlines::stored_hours(conn, city, at).await?;
+    let hours = stored.unwrap_or_else(|| default_hours(at.state, at.loop_, at.level, at.urgency));
     Ok(Some(now + chrono::Duration::hours(i64::from(hours))))
 }

@@ -302,25 +302,34 @@ impl NewPerson {
     pub fn sealed(self, pii: &PiiCipher) -> NewPersonRow {
         let clear = self.resident_id.expose();
         let hash = |p: &Option<String>| p.as_deref().and_then(|p| pii.phone_index(p));
+        let now = Utc::now();
         NewPersonRow {
             phone_hash: hash(&self.phone),
             guardian_phone_hash: hash(&self.guardian_phone),
-            id: self.id,
-            city_id: self.village.city_id,
-            town_id: self.village.town_id,
-            village_id: self.village.id,
-            name: self.name,
-            id_number_enc: pii.seal(self.id, "id_number", clear),
             id_number_hash: pii.blind_index(clear),
-            id_number_masked: self.resident_id.masked(),
-            disability_category: self.category.as_str(),
-            disability_grade: self.grade,
-            birth_date: self.resident_id.birth_date(),
-            gender: self.resident_id.gender().as_str(),
-            phone: self.phone,
-            address: self.address,
-            guardian_name: self.guardian_name,
-            guardian_phone: self.guardian_phone,
+            person: PersonRow {
+                id: self.id,
+                city_id: self.village.city_id,
+                town_id: self.village.town_id,
+                village_id: self.village.id,
+                name: self.name,
+                id_number_enc: pii.seal(self.id, "id_number", clear),
+                id_number_masked: self.resident_id.masked(),
+                disability_category: self.category.as_str().to_owned(),
+                disability_grade: self.grade,
+                birth_date: self.resident_id.birth_date(),
+                gender: self.resident_id.gender().as_str().to_owned(),
+                phone: self.phone,
+                address: self.address,
+                guardian_name: self.guardian_name,
+                guardian_phone: self.guardian_phone,
+                status: PersonStatus::Active.as_str().to_owned(),
+                group_size: 0,
+                last_visited_at: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
         }
     }
 }

@@ -9,8 +9,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::campaigns::{CampaignRow, NewCampaign};
+use crate::db::models::campaigns::CampaignRow;
 use crate::db::models::ledger::LedgerEntry;
+use crate::db::models::needs::NewEvent;
 use crate::db::queries::needs::{find_in_scope, lock};
 use crate::db::queries::{campaigns, ledger as entries};
 use crate::domain::caller::Actor;
@@ -20,7 +21,7 @@ use crate::domain::roles::Role;
 use crate::error::{Error, FieldError, Result};
 use crate::service::city;
 use crate::service::events::record;
-use crate::service::ledger::{append, lock_campaign, LedgerRow, NewEntry};
+use crate::service::ledger::{append, lock_campaign, LedgerRow};
 use crate::service::page::{list_query, Keyset};
 
 /// Roles that run campaigns and record donations.
@@ -247,7 +248,7 @@ pub async fn create_campaign(
     let (name, cats) = check_campaign(&input, &mut errors);
     Error::check(errors)?;
     city::exists(conn, city).await?;
-    let new = NewCampaign {
+    let new = CampaignRow {
         id: Uuid::now_v7(),
         city_id: city,
         name,
@@ -257,7 +258,8 @@ pub async fn create_campaign(
         ends_on: input.ends_on,
         target_categories: cats,
         goal_fen: input.goal_fen,
-        created_by: caller.user_id,
+        created_by: Some(caller.user_id),
+        created_at: Utc::now(),
     };
     let row = campaigns::insert(conn, &new).await?;
     campaign_out(conn, row).await
@@ -472,23 +474,23 @@ pub async fn create_donation(
     Error::check(errors)?;
     let campaign = campaign.ok_or_else(|| Error::internal("checked"))?;
     let donation_id = Uuid::now_v7();
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id: campaign.id,
-        entry: "donation",
+        entry: "donation".into(),
         kind: input.kind,
         donation_id: Some(donation_id),
         donor_name: Some(input.donor_name.trim().to_string()),
         channel: Some(input.channel),
         received_on: Some(input.received_on),
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let rows = conn
         .transaction::<_, Error, _>(async move |conn| {
             let city = lock_campaign(conn, campaign.id).await?;
             let mut rows = Vec::new();
             for (item, unit, amount, value_fen) in lines {
-                let line = NewEntry {
+                let line = LedgerRow {
                     item,
                     unit,
                     amount,
@@ -569,9 +571,9 @@ pub async fn reverse(
         ));
     }
     let actor = Actor::of(caller);
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id: orig.campaign_id,
-        entry: "reversal",
+        entry: "reversal".into(),
         kind: orig.kind.clone(),
         item: orig.item.clone(),
         unit: orig.unit.clone(),
@@ -582,7 +584,7 @@ pub async fn reverse(
         reverses_id: Some(orig.id),
         note: Some(input.reason.trim().to_string()),
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let row = conn
         .transaction::<_, Error, _>(async move |conn| {
@@ -594,7 +596,7 @@ pub async fn reverse(
             if let Some(need) = orig.need_id {
                 let n = lock(conn, need).await?;
                 let payload = json!({"ledger_entry_id": row.id, "reverses_id": orig.id, "reason": input.reason});
-                record(conn, &n, "allocation_reversed", Some(n.state), &actor, Utc::now(), payload).await?;
+                record(conn, NewEvent { need: &n, action: "allocation_reversed", from: Some(n.state), actor: &actor, at: Utc::now(), payload }).await?;
             }
             Ok(row)
         })
@@ -734,9 +736,9 @@ pub async fn allocate(
     } else {
         json!({"campaign_id": campaign_id, "kind": kind, "item": item, "unit": unit, "quantity": amount})
     };
-    let entry = NewEntry {
+    let entry = LedgerRow {
         campaign_id,
-        entry: "allocation",
+        entry: "allocation".into(),
         kind,
         item,
         unit,
@@ -744,7 +746,7 @@ pub async fn allocate(
         need_id: Some(id),
         note: input.note,
         actor_user_id: Some(caller.user_id),
-        ..NewEntry::default()
+        ..LedgerRow::default()
     };
     let actor = Actor::of(caller);
     let row = conn
@@ -759,12 +761,14 @@ pub async fn allocate(
             payload["ledger_entry_id"] = json!(row.id);
             record(
                 conn,
-                &n,
-                "allocate",
-                Some(n.state),
-                &actor,
-                Utc::now(),
-                payload,
+                NewEvent {
+                    need: &n,
+                    action: "allocate",
+                    from: Some(n.state),
+                    actor: &actor,
+                    at: Utc::now(),
+                    payload,
+                },
             )
             .await?;
             Ok(row)

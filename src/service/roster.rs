@@ -1,14 +1,14 @@
 //! 会长轮值: the duty roster of the association's presidents. Every change hands the city's open
 //! city-level needs to whoever is on duty, in the same transaction.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::duty::RosterRow;
-use crate::db::models::roster::{NewRosterEntry, PresidentRow, RosterChange, RosterEntry};
+use crate::db::models::roster::{PresidentRow, RosterChange, RosterEntry};
 use crate::db::queries::roster;
 use crate::domain::caller::Actor;
 use crate::domain::caller::Caller;
@@ -165,13 +165,14 @@ pub async fn create(
     }
     Error::check(errors)?;
     let actor = Actor::of(caller);
-    let new = NewRosterEntry {
+    let new = RosterEntry {
         id: Uuid::now_v7(),
         association_id: association,
         city_id: city,
         user_id: input.user_id,
         starts_on: input.starts_on,
         ends_on: input.ends_on,
+        created_at: Utc::now(),
     };
     conn.transaction::<_, Error, _>(async move |conn| {
         let row = roster::insert(conn, &new).await?;

@@ -6,6 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::db::models::needs::NewEvent;
 use crate::db::queries::{needs as queries, org};
 use crate::domain::caller::Actor;
 use crate::domain::need::{decide, Action, Relation};
@@ -69,8 +70,18 @@ pub async fn sweep(conn: &mut AsyncPgConnection) -> Result<SweepReport> {
                         n.overdue = true;
                         let payload = json!({"due_at": n.due_at});
                         let (from, now) = (Some(n.state), Utc::now());
-                        events::record(conn, &n, "sla_breached", from, &system, now, payload)
-                            .await?;
+                        events::record(
+                            conn,
+                            NewEvent {
+                                need: &n,
+                                action: "sla_breached",
+                                from,
+                                actor: &system,
+                                at: now,
+                                payload,
+                            },
+                        )
+                        .await?;
                         notifications::overdue(conn, &n).await?;
                         done.breached += 1;
                     }

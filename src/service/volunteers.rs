@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::volunteers::{NewServiceRecord, NewTeam, ServiceRow, TeamRow};
+use crate::db::models::volunteers::{ServiceRow, TeamRow};
 use crate::db::queries::needs::find_in_scope;
 use crate::db::queries::org_units;
 use crate::db::queries::volunteers::{self as q, RecordFilter};
@@ -134,12 +134,13 @@ pub async fn create_team(
     };
     Error::check(errors)?;
     let unit = unit.ok_or_else(|| Error::internal("checked"))?;
-    let new = NewTeam {
+    let new = TeamRow {
         id: Uuid::now_v7(),
         name,
         org_unit_id: unit.id,
         city_id: unit.city_id,
         town_id: unit.town_id,
+        created_at: Utc::now(),
     };
     let row = q::insert_team(conn, &new).await?;
     team_out(conn, row).await
@@ -253,7 +254,7 @@ pub async fn create_record(
     }
     Error::check(errors)?;
     let (city, team) = helper.ok_or_else(|| Error::internal("checked"))?;
-    let new = NewServiceRecord {
+    let new = ServiceRow {
         id: Uuid::now_v7(),
         city_id: city,
         helper_id: input.helper_id,
@@ -263,6 +264,7 @@ pub async fn create_record(
         half_hours,
         note,
         recorded_by: caller.user_id,
+        created_at: Utc::now(),
     };
     let row = conn
         .transaction::<_, Error, _>(async move |conn| {

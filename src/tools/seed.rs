@@ -929,7 +929,7 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
 /// to open social needs, a volunteer team and service hours.
 pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
     use crate::db::schema::{campaigns, needs, service_records, volunteer_teams};
-    use crate::service::ledger::{append, lock_campaign, NewEntry};
+    use crate::service::ledger::{append, lock_campaign, LedgerRow};
     use diesel_async::AsyncConnection;
     let admin: Uuid = users::table
         .filter(users::username.eq("assoc_staff"))
@@ -979,9 +979,9 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                 let c = lock_campaign(conn, id).await?;
                 let mut n = 0;
                 for (j, (donor, channel, fen)) in [("腾讯公益99公益日网友", "online_platform", 18652000i64), ("邹城市爱心企业", "transfer", 5000000), ("文莉爱心志愿服务中心", "offline", 1200000)].iter().enumerate() {
-                    append(conn, c, NewEntry {
+                    append(conn, c, LedgerRow {
                         campaign_id: id,
-                        entry: "donation",
+                        entry: "donation".into(),
                         kind: "funds".into(),
                         amount: fen / (1 + i as i64) + j as i64 * 100,
                         donation_id: Some(Uuid::now_v7()),
@@ -989,14 +989,14 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                         channel: Some(channel.to_string()),
                         received_on: NaiveDate::from_ymd_opt(2026, 9, 1 + j as u32),
                         actor_user_id: Some(admin),
-                        ..NewEntry::default()
+                        ..LedgerRow::default()
                     })
                     .await?;
                     n += 1;
                 }
-                append(conn, c, NewEntry {
+                append(conn, c, LedgerRow {
                     campaign_id: id,
-                    entry: "donation",
+                    entry: "donation".into(),
                     kind: "materials".into(),
                     item: if i == 4 { "轮椅".into() } else { "棉被".into() },
                     unit: if i == 4 { "台".into() } else { "床".into() },
@@ -1007,25 +1007,25 @@ pub async fn demo_resources(conn: &mut AsyncPgConnection, city: &UnitOut) -> any
                     channel: Some("offline".into()),
                     received_on: NaiveDate::from_ymd_opt(2026, 10, 8),
                     actor_user_id: Some(admin),
-                    ..NewEntry::default()
+                    ..LedgerRow::default()
                 })
                 .await?;
                 n += 1;
                 for need in targets {
-                    append(conn, c, NewEntry {
+                    append(conn, c, LedgerRow {
                         campaign_id: id,
-                        entry: "allocation",
+                        entry: "allocation".into(),
                         kind: "funds".into(),
                         amount: -200000,
                         need_id: Some(need),
                         note: Some("资助".into()),
                         actor_user_id: Some(admin),
-                        ..NewEntry::default()
+                        ..LedgerRow::default()
                     })
                     .await?;
                     let row: crate::db::models::needs::NeedRow = needs::table.find(need).select(crate::db::models::needs::NeedRow::as_select()).for_update().first(conn).await?;
                     let actor = crate::domain::caller::Actor { user_id: Some(admin), name: "assoc_staff".into() };
-                    crate::service::events::record(conn, &row, "allocate", Some(row.state), &actor, chrono::Utc::now(), serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000})).await?;
+                    crate::service::events::record(conn, crate::db::models::needs::NewEvent { need: &row, action: "allocate", from: Some(row.state), actor: &actor, at: chrono::Utc::now(), payload: serde_json::json!({"campaign_id": id, "kind": "funds", "amount_fen": 200000}) }).await?;
                     n += 1;
                 }
                 Ok(n)

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::db::schema::{campaign_balances, campaigns};
 
-/// A campaign row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A campaign row, and a new campaign as written (its `created_at` set by the code).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = campaigns)]
 pub struct CampaignRow {
     /// Id.
@@ -32,32 +32,6 @@ pub struct CampaignRow {
     pub created_by: Option<Uuid>,
     /// Created.
     pub created_at: DateTime<Utc>,
-}
-
-/// A new campaign.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = campaigns)]
-pub struct NewCampaign {
-    /// Id (UUIDv7).
-    pub id: Uuid,
-    /// City.
-    pub city_id: Uuid,
-    /// Name.
-    pub name: String,
-    /// themed | special.
-    pub kind: String,
-    /// Description.
-    pub description: String,
-    /// First day.
-    pub starts_on: NaiveDate,
-    /// Last day.
-    pub ends_on: NaiveDate,
-    /// Need categories it serves.
-    pub target_categories: Vec<String>,
-    /// Goal in fen.
-    pub goal_fen: Option<i64>,
-    /// Creator.
-    pub created_by: Uuid,
 }
 
 /// One balance of a campaign: its funds, or one material in one unit.

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::db::schema::helpers;
 
-/// A helper row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A helper row, and a new helper as written (its `created_at` set by the code).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = helpers)]
 pub struct HelperRow {
     /// Id.
@@ -32,32 +32,6 @@ pub struct HelperRow {
     pub active: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
-}
-
-/// A new helper.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = helpers)]
-pub struct NewHelper {
-    /// Id.
-    pub id: Uuid,
-    /// City.
-    pub city_id: Uuid,
-    /// Town.
-    pub town_id: Uuid,
-    /// Home village.
-    pub village_id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Kind word.
-    pub kind: &'static str,
-    /// Team.
-    pub volunteer_team_id: Option<Uuid>,
-    /// Linked user.
-    pub user_id: Option<Uuid>,
-    /// Active.
-    pub active: bool,
 }
 
 /// The columns a `PATCH /helpers/{id}` changes (`None`: left as it is).

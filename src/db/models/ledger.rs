@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use crate::db::schema::ledger_entries;
 
-/// A ledger row as stored (and as written: the service fills in seq and the hashes); the API
+/// A ledger row as stored, and as written: a caller says what moves (the rest left at
+/// `Default`) and the service's `append` fills in id, seq, city, time and the hashes; the API
 /// answers it as `LedgerRow`, without the hashes.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = ledger_entries)]
 #[schema(as = LedgerRow, description = "A ledger row.")]
 pub struct LedgerEntry {

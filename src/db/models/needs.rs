@@ -6,6 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::schema::{need_events, needs};
+use crate::domain::caller::Actor;
 use crate::domain::chain::EventFacts;
 use crate::domain::need::{Category, Level, Loop, NeedView, State, Urgency};
 
@@ -211,6 +212,24 @@ pub struct NewNeed<'a> {
     pub case_number: &'a str,
     /// Entered `reported` (= filed).
     pub entered_state_at: DateTime<Utc>,
+}
+
+/// An event to append to a need's history: `need` is the need after it, `from` its state before
+/// (`None` when the event files it).
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    /// The need after the event.
+    pub need: &'a NeedRow,
+    /// What happened.
+    pub action: &'a str,
+    /// The state before (`None`: filing).
+    pub from: Option<State>,
+    /// Who did it.
+    pub actor: &'a Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Its details.
+    pub payload: Value,
 }
 
 /// One event of a need's history.

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::db::schema::{contact_group_members, persons, visits};
 
-/// A person row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A person row (written inside a [`NewPersonRow`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = persons)]
 pub struct PersonRow {
     /// Id.
@@ -54,42 +54,16 @@ pub struct PersonRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new person, its ID number already sealed, hashed and masked.
+/// A new person as written: its row (the ID number already sealed and masked) and the keyed
+/// hashes that are written but not read back with it.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = persons)]
 pub struct NewPersonRow {
-    /// Id.
-    pub id: Uuid,
-    /// City.
-    pub city_id: Uuid,
-    /// Town.
-    pub town_id: Uuid,
-    /// Village.
-    pub village_id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Sealed ID number.
-    pub id_number_enc: Vec<u8>,
+    /// The row.
+    #[diesel(embed)]
+    pub person: PersonRow,
     /// Keyed hash of the ID number (current key).
     pub id_number_hash: Vec<u8>,
-    /// Masked ID number.
-    pub id_number_masked: String,
-    /// Category word.
-    pub disability_category: &'static str,
-    /// Grade 1–4.
-    pub disability_grade: i16,
-    /// Birth date (from the ID).
-    pub birth_date: NaiveDate,
-    /// Gender (from the ID).
-    pub gender: &'static str,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Address.
-    pub address: Option<String>,
-    /// Guardian.
-    pub guardian_name: Option<String>,
-    /// Guardian's phone.
-    pub guardian_phone: Option<String>,
     /// Keyed hash of the phone (current key).
     pub phone_hash: Option<Vec<u8>>,
     /// Keyed hash of the guardian's phone (current key).

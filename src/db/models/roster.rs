@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::db::schema::{duty_roster, users};
 
-/// A roster entry as stored.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A roster entry as stored, and as a new turn is written (its `created_at` set by the code).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = duty_roster)]
 pub struct RosterEntry {
     /// Id.
@@ -24,24 +24,6 @@ pub struct RosterEntry {
     pub ends_on: NaiveDate,
     /// Created.
     pub created_at: DateTime<Utc>,
-}
-
-/// A new turn.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = duty_roster)]
-pub struct NewRosterEntry {
-    /// Id (UUIDv7).
-    pub id: Uuid,
-    /// The city's association.
-    pub association_id: Uuid,
-    /// The city.
-    pub city_id: Uuid,
-    /// The president.
-    pub user_id: Uuid,
-    /// First day.
-    pub starts_on: NaiveDate,
-    /// Last day.
-    pub ends_on: NaiveDate,
 }
 
 /// A turn's change: the president and both days, written in one UPDATE.

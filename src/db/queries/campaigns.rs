@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::campaigns::{BalanceRow, CampaignRow, NewCampaign};
+use crate::db::models::campaigns::{BalanceRow, CampaignRow};
 use crate::db::schema::{campaign_balances, campaigns};
 
 /// One campaign.
@@ -42,7 +42,7 @@ pub async fn page(
 }
 
 /// Starts a campaign.
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewCampaign) -> QueryResult<CampaignRow> {
+pub async fn insert(conn: &mut AsyncPgConnection, new: &CampaignRow) -> QueryResult<CampaignRow> {
     diesel::insert_into(campaigns::table)
         .values(new)
         .returning(CampaignRow::as_returning())

@@ -6,17 +6,20 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::sla_policies;
-use crate::domain::need::{Level, Loop, State, Urgency};
+use crate::domain::sla::Position;
 
 /// The hours a city stored for one position, if it stored any.
 pub async fn stored_hours(
     conn: &mut AsyncPgConnection,
     city: Uuid,
-    state: State,
-    loop_: Option<Loop>,
-    level: Level,
-    urgency: Urgency,
+    at: Position,
 ) -> QueryResult<Option<i32>> {
+    let Position {
+        state,
+        loop_,
+        level,
+        urgency,
+    } = at;
     sla_policies::table
         .filter(sla_policies::city_id.eq(city))
         .filter(sla_policies::state.eq(state.as_str()))

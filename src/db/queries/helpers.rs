@@ -4,13 +4,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::helpers::{HelperChanges, HelperRow, NewHelper};
-use crate::db::queries::scope;
+use crate::db::models::helpers::{HelperChanges, HelperRow};
+use crate::db::queries::{insert_chunked, scope, CHUNK};
 use crate::db::schema::{contact_group_members, helpers, persons, users, volunteer_teams};
 use crate::domain::caller::Caller;
-
-/// Rows per multi-row insert or lookup.
-const CHUNK: usize = 1000;
 
 /// One helper in the caller's scope (not found otherwise).
 pub async fn in_scope(
@@ -121,7 +118,7 @@ pub async fn user_in_city(
 }
 
 /// Inserts one helper.
-pub async fn insert(conn: &mut AsyncPgConnection, h: &NewHelper) -> QueryResult<HelperRow> {
+pub async fn insert(conn: &mut AsyncPgConnection, h: &HelperRow) -> QueryResult<HelperRow> {
     diesel::insert_into(helpers::table)
         .values(h)
         .returning(HelperRow::as_returning())
@@ -130,14 +127,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, h: &NewHelper) -> QueryResult<
 }
 
 /// Inserts many helpers, a chunk per statement.
-pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewHelper]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        diesel::insert_into(helpers::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
+pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[HelperRow]) -> QueryResult<()> {
+    insert_chunked::<helpers::table, HelperRow>(conn, helpers::table, rows).await
 }
 
 /// Applies an edit in one UPDATE (nothing when it changes nothing) and answers the row.

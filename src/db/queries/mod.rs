@@ -27,6 +27,39 @@ pub mod users;
 pub mod volunteers;
 pub mod webhooks;
 
+use diesel::query_builder::InsertStatement;
+use diesel::{Insertable, QueryResult, Table};
+use diesel_async::methods::ExecuteDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// Rows per multi-row insert or lookup (a person, the widest row, binds 25 values: well under
+/// PostgreSQL's 65535 a statement).
+pub const CHUNK: usize = 1000;
+
+/// Inserts `rows` into `table`, [`CHUNK`] rows a statement. Callers name `T` and `R`
+/// (`insert_chunked::<persons::table, NewPersonRow>`): left to inference, diesel's blanket
+/// `Insertable` impls overflow the trait solver.
+pub async fn insert_chunked<T, R>(
+    conn: &mut AsyncPgConnection,
+    table: T,
+    rows: &[R],
+) -> QueryResult<()>
+where
+    T: Table + Copy + Send,
+    R: Sync,
+    for<'a> &'a [R]: Insertable<T>,
+    for<'a> InsertStatement<T, <&'a [R] as Insertable<T>>::Values>:
+        ExecuteDsl<AsyncPgConnection> + Send,
+{
+    for chunk in rows.chunks(CHUNK) {
+        diesel::insert_into(table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A LIKE pattern matching values that contain `text` literally (its `%`, `_` and `\\` escaped).
 pub fn contains_pattern(text: &str) -> String {
     let escaped = text

@@ -4,15 +4,16 @@ use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::cached::CachedBySql;
-use crate::db::models::needs::{DeskRow, EventRow, NamedNeed, NeedRow, NewNeed, PersonPlace};
+use crate::db::models::needs::{
+    DeskRow, EventRow, NamedNeed, NeedRow, NewEvent, NewNeed, PersonPlace,
+};
 use crate::db::queries::persons::Search;
 use crate::db::queries::{contains_pattern, scope};
 use crate::db::schema::{need_access, need_events, needs, org_units, organizations, persons};
-use crate::domain::caller::{Actor, Caller, Scope};
+use crate::domain::caller::{Caller, Scope};
 use crate::domain::chain::event_hash;
 use crate::domain::need::{Category, Level, Loop, State};
 
@@ -471,15 +472,15 @@ pub async fn lock_open_at_city(
 
 /// Appends an event after the need's last one (the caller holds the need's row lock), its hash
 /// chained to the one before.
-pub async fn append_event(
-    conn: &mut AsyncPgConnection,
-    need: &NeedRow,
-    action: &str,
-    from: Option<State>,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    payload: Value,
-) -> QueryResult<EventRow> {
+pub async fn append_event(conn: &mut AsyncPgConnection, e: NewEvent<'_>) -> QueryResult<EventRow> {
+    let NewEvent {
+        need,
+        action,
+        from,
+        actor,
+        at,
+        payload,
+    } = e;
     // filing (`from` is None) writes a need's first event: there is nothing before it to read
     let last: Option<(i32, Vec<u8>)> = match from {
         None => None,

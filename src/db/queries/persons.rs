@@ -12,12 +12,9 @@ use crate::db::models::helpers::HelperRow;
 use crate::db::models::persons::{
     NewMember, NewPersonRow, NewVisit, PersonChanges, PersonRow, PiiChanges, PiiRow, VisitRow,
 };
-use crate::db::queries::{contains_pattern, scope};
+use crate::db::queries::{contains_pattern, insert_chunked, scope, CHUNK};
 use crate::db::schema::{city_settings, contact_group_members, helpers, persons, visits};
 use crate::domain::caller::Caller;
-
-/// Rows per multi-row insert or lookup (persons: 16 binds a row, well under 65535).
-const CHUNK: usize = 1000;
 
 /// One person in the caller's scope (not found otherwise).
 pub async fn in_scope(
@@ -147,13 +144,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, p: &NewPersonRow) -> QueryResu
 
 /// Inserts many persons, a chunk per statement.
 pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewPersonRow]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        diesel::insert_into(persons::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
+    insert_chunked::<persons::table, NewPersonRow>(conn, persons::table, rows).await
 }
 
 /// Applies an edit in one UPDATE, bumping the version, if the version is still `expected`

@@ -5,12 +5,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::places::UnitPlace;
-use crate::db::queries::scope;
+use crate::db::queries::{scope, CHUNK};
 use crate::db::schema::org_units;
 use crate::domain::caller::Scope;
-
-/// Codes per lookup (one bind each).
-const CHUNK: usize = 1000;
 
 /// One unit in a scope (not found otherwise).
 pub async fn unit_in_scope(

@@ -4,9 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::roster::{
-    NewRosterEntry, PresidentRow, RosterChange, RosterEntry, UserStanding,
-};
+use crate::db::models::roster::{PresidentRow, RosterChange, RosterEntry, UserStanding};
 use crate::db::schema::{duty_roster, needs, users};
 
 /// A page of a city's roster, in id order (`limit` rows after `after`).
@@ -38,10 +36,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<RosterE
 }
 
 /// Adds a turn.
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    new: &NewRosterEntry,
-) -> QueryResult<RosterEntry> {
+pub async fn insert(conn: &mut AsyncPgConnection, new: &RosterEntry) -> QueryResult<RosterEntry> {
     diesel::insert_into(duty_roster::table)
         .values(new)
         .returning(RosterEntry::as_returning())

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::volunteers::{NewServiceRecord, NewTeam, ServiceRow, TeamRow};
+use crate::db::models::volunteers::{ServiceRow, TeamRow};
 use crate::db::queries::scope;
 use crate::db::schema::{helpers, needs, service_records, volunteer_teams};
 use crate::domain::caller::{Caller, Scope};
@@ -49,7 +49,7 @@ pub async fn team_in_scope(
 }
 
 /// Adds a team.
-pub async fn insert_team(conn: &mut AsyncPgConnection, new: &NewTeam) -> QueryResult<TeamRow> {
+pub async fn insert_team(conn: &mut AsyncPgConnection, new: &TeamRow) -> QueryResult<TeamRow> {
     diesel::insert_into(volunteer_teams::table)
         .values(new)
         .returning(TeamRow::as_returning())
@@ -115,7 +115,7 @@ pub async fn day_halves(
 /// Adds a service record.
 pub async fn insert_record(
     conn: &mut AsyncPgConnection,
-    new: &NewServiceRecord,
+    new: &ServiceRow,
 ) -> QueryResult<ServiceRow> {
     diesel::insert_into(service_records::table)
         .values(new)

@@ -45,52 +45,52 @@ pub fn page(me: &Me, title: &str, notice: Notice, content: Markup) -> Markup {
             me.path.starts_with(prefix)
         }
     };
-    html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            (head(title))
-            body {
-                a.skip href="#main" { "跳到主要内容" }
-                header.top {
-                    a.brand href="/" { (PRODUCT) }
-                    span.who { (me.caller.username) span.role { "（" (me.caller.role.zh()) "）" } }
-                    a.bell href="/notifications" aria-current=[(me.path == "/notifications").then_some("page")] {
-                        "通知"
-                        @if me.unread > 0 {
-                            " " span.count { (me.unread) } span.visually-hidden { "条未读" }
-                        }
-                    }
-                    form.signout method="post" action="/logout" {
-                        input type="hidden" name="csrf" value=(me.csrf);
-                        button.link type="submit" { "退出" }
-                    }
+    let top = html! {
+        header.top {
+            a.brand href="/" { (PRODUCT) }
+            span.who { (me.caller.username) span.role { "（" (me.caller.role.zh()) "）" } }
+            a.bell href="/notifications" aria-current=[(me.path == "/notifications").then_some("page")] {
+                "通知"
+                @if me.unread > 0 {
+                    " " span.count { (me.unread) } span.visually-hidden { "条未读" }
                 }
-                nav.main-nav aria-label="主导航" {
-                    ul {
-                        @for (href, name, prefix) in nav {
-                            li { a href=(href) aria-current=[here(prefix).then_some("page")] { (name) } }
-                        }
-                    }
-                }
-                main #main tabindex="-1" {
-                    h1 { (title) }
-                    (notice_markup(notice))
-                    (content)
+            }
+            form.signout method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(me.csrf);
+                button.link type="submit" { "退出" }
+            }
+        }
+        nav.main-nav aria-label="主导航" {
+            ul {
+                @for (href, name, prefix) in nav {
+                    li { a href=(href) aria-current=[here(prefix).then_some("page")] { (name) } }
                 }
             }
         }
-    }
+    };
+    shell(title, notice, top, content)
 }
 
 /// A page without a signed-in user: sign-in and refusals.
 pub fn bare_page(title: &str, notice: Notice, content: Markup) -> Markup {
+    shell(
+        title,
+        notice,
+        html! { header.top { a.brand href="/" { (PRODUCT) } } },
+        content,
+    )
+}
+
+/// The document around every page: `top` (the header, and the navigation when signed in),
+/// then the main part with its heading and notice.
+fn shell(title: &str, notice: Notice, top: Markup, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
             (head(title))
             body {
                 a.skip href="#main" { "跳到主要内容" }
-                header.top { a.brand href="/" { (PRODUCT) } }
+                (top)
                 main #main tabindex="-1" {
                     h1 { (title) }
                     (notice_markup(notice))
