@@ -196,6 +196,12 @@ pub async fn create(
     if let (Some(u), Some(v)) = (input.user_id, village.as_ref()) {
         if !q::user_in_city(conn, u, v.city_id).await? {
             errors.push(FieldError::new("user_id", "no such user in this city"));
+        } else if q::user_bound(conn, u).await? {
+            // one helper per account (a unique index holds it against a race: 409)
+            errors.push(FieldError::new(
+                "user_id",
+                "already another helper's account",
+            ));
         }
     }
     Error::check(errors)?;

@@ -99,6 +99,19 @@ async fn a_town_staffer_makes_the_account_once_and_nobody_else_can() {
         .await;
     r.problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["role"]);
+    // an account already bound to a helper cannot be bound to another (schemathesis found the
+    // unique index answering an undocumented 409 here)
+    let bound = s(&who.body, "id");
+    let r = w
+        .app
+        .post(
+            "/helpers",
+            w.tok("town_t1"),
+            json!({"name": "冒名者", "kind": "volunteer", "village_id": w.unit("v1"), "user_id": bound}),
+        )
+        .await;
+    r.problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["user_id"]);
     // a deactivated helper record can no longer sign in
     w.app
         .patch(

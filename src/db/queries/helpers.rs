@@ -231,3 +231,14 @@ pub async fn bind_user(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> Qu
     .execute(conn)
     .await
 }
+
+/// Whether a user is already some helper's sign-in account.
+pub async fn user_bound(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<bool> {
+    let found: Option<Uuid> = helpers::table
+        .filter(helpers::user_id.eq(user))
+        .select(helpers::id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}

@@ -32,7 +32,8 @@ pub async fn get(cx: Ctx, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
 
 /// `POST /api/v1/helpers`: adds a helper to a village of the caller's scope.
 #[utoipa::path(post, path = "/api/v1/helpers", tag = "helpers", request_body = HelperIn, security(("bearer" = [])), responses(
-    (status = 201, body = HelperOut), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    (status = 201, body = HelperOut), (status = 403, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem),
+    (status = 422, body = crate::http::error::Problem)))]
 pub async fn create(cx: Ctx, body: Body) -> AppResult<HttpResponse> {
     let mut conn = cx.conn().await?;
     Ok(created(
