@@ -35,6 +35,13 @@ use crate::error::Error;
 use crate::http::error::AsProblem;
 pub use session::Me;
 
+/// `?done=` after a form posted and redirected back (303): what just succeeded, for the page's
+/// status notice.
+#[derive(Debug, serde::Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
 /// How the console's sessions behave (from `CONSOLE_IDLE_MINUTES` and `PUBLIC_URL`).
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -5,7 +5,6 @@
 
 use actix_web::{http::StatusCode, web};
 use diesel_async::AsyncPgConnection;
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -22,18 +21,12 @@ use crate::service::organizations::{self as orgs, OrgQuery};
 use crate::service::persons;
 use crate::service::users::{self, UserQuery};
 
-/// `?done=` after an action: which one just succeeded.
-#[derive(Debug, Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 /// `GET /needs/{id}`: details, history, and a form for each action the user may take now.
 pub async fn page(
     me: Me,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<Done>,
+    q: web::Query<super::Done>,
 ) -> Html {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;

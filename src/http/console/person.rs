@@ -4,7 +4,6 @@
 
 use actix_web::{http::StatusCode, web};
 use diesel_async::AsyncPgConnection;
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,18 +19,12 @@ use crate::service::helpers::{self, HelperOut, HelperQuery};
 use crate::service::needs::{self, NeedQuery};
 use crate::service::{groups, persons as svc, visits};
 
-/// `?done=` after a form: what just succeeded.
-#[derive(Debug, Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 /// `GET /persons/{id}`: a person, masked, with group, visits and needs.
 pub async fn page(
     me: Me,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<Done>,
+    q: web::Query<super::Done>,
 ) -> Html {
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
