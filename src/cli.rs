@@ -45,9 +45,11 @@ pub enum Command {
         persons_per_village: usize,
     },
     /// One SLA pass: auto-escalate overdue social needs, mark other overdue needs, hand over city
-    /// needs (and delete the sign-in limits' expired counts).
+    /// needs (and delete the sign-in limits' expired counts and the attachment objects no row
+    /// names, older than ATTACHMENTS_ORPHAN_GRACE_SECS).
     Sweep,
-    /// Walk the history and ledger hash chains; non-zero exit naming what was altered.
+    /// Walk the history and ledger hash chains and read every attachment object; non-zero exit
+    /// naming what was altered or lost.
     Verify,
     /// Re-encrypt personal data under PII_KEY (the new key), reading PII_KEY_PREVIOUS (the old).
     RotatePiiKey,
@@ -227,9 +229,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let report = crate::service::sweep::sweep(&mut conn)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = crate::db::objects::Objects::open(&config.attachments)?;
+            let orphans = store.sweep(&mut conn, chrono::Utc::now()).await?;
             println!(
-                "sweep: {} auto-escalated, {} marked overdue, {} handed over",
-                report.auto_escalated, report.breached, report.handovers
+                "sweep: {} auto-escalated, {} marked overdue, {} handed over, {} orphaned attachment objects deleted",
+                report.auto_escalated, report.breached, report.handovers, orphans
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -247,10 +251,12 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Verify => {
             let url = database_url(&config)?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            let report = crate::tools::verify::run(&mut conn).await?;
+            let mut report = crate::tools::verify::run(&mut conn).await?;
+            let store = crate::db::objects::Objects::open(&config.attachments)?;
+            crate::tools::verify::objects(&mut conn, &store, &mut report).await?;
             println!(
-                "verify: {} needs, {} events, {} ledger rows checked",
-                report.needs, report.events, report.ledger_rows
+                "verify: {} needs, {} events, {} ledger rows, {} attachment objects checked",
+                report.needs, report.events, report.ledger_rows, report.objects
             );
             if report.problems.is_empty() {
                 println!("verify: every chain is intact");
@@ -321,9 +327,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let pool = crate::server::pool(&config, &url)?;
-    let state = crate::server::state(&config, pool);
+    let state = crate::server::state(&config, pool)?;
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
-    let sweeper = crate::jobs::sweeper::spawn_sweeper(state.pool.clone(), config.sweep_interval);
+    let sweeper = crate::jobs::sweeper::spawn_sweeper(
+        state.pool.clone(),
+        state.objects.clone(),
+        config.sweep_interval,
+    );
     let outbox = crate::jobs::outbox::spawn(state.pool.clone(), config.webhooks.clone())?;
     let running = crate::server::start(state, listener, None)?;
     println!(

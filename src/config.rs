@@ -51,6 +51,9 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// `CONSOLE_IDLE_MINUTES` (default 30): a console session not used for this long ends.
     pub console_idle: Duration,
+    /// Where attachments are kept (`ATTACHMENTS_DIR`, `ATTACHMENTS_URL`,
+    /// `ATTACHMENTS_ORPHAN_GRACE_SECS`).
+    pub attachments: crate::db::objects::Settings,
 }
 
 /// How webhooks are checked and delivered.
@@ -204,12 +207,20 @@ impl Config {
         if access_secs == 0 || access_secs > 900 {
             bail!("ACCESS_TOKEN_TTL_SECS must be between 1 and 900");
         }
+        let data_dir = env("DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let attachments = crate::db::objects::Settings {
+            dir: env("ATTACHMENTS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("attachments")),
+            url: env("ATTACHMENTS_URL"),
+            grace: Duration::from_secs(env_num("ATTACHMENTS_ORPHAN_GRACE_SECS", 3600)?),
+        };
         Ok(Config {
             database_url: env("DATABASE_URL"),
             bind_addr: env("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            data_dir: env("DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir,
             jwt_secret: SecretString::from(jwt_secret),
             pii_key: SecretBox::new(Box::new(pii_key)),
             pii_key_previous,
@@ -233,6 +244,7 @@ impl Config {
                 Some(raw) => Some(parse_public_url(&raw)?),
             },
             console_idle: Duration::from_secs(60 * console_idle_minutes()?),
+            attachments,
         })
     }
 
@@ -258,6 +270,13 @@ impl Config {
             webhooks: WebhookSettings::default(),
             public_url: None,
             console_idle: Duration::from_secs(30 * 60),
+            // each test app its own local store
+            attachments: crate::db::objects::Settings {
+                dir: std::env::temp_dir()
+                    .join(format!("zhucan-attachments-{}", uuid::Uuid::new_v4())),
+                url: None,
+                grace: Duration::from_secs(3600),
+            },
         }
     }
 

@@ -186,3 +186,13 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
         Error::Unavailable(e.to_string())
     }
 }
+
+impl From<crate::db::objects::ObjectError> for Error {
+    fn from(e: crate::db::objects::ObjectError) -> Self {
+        match e {
+            crate::db::objects::ObjectError::Db(e) => e.into(),
+            // the store (or the spool's disk) is infrastructure that is down, not a bug here
+            other => Error::Unavailable(other.to_string()),
+        }
+    }
+}

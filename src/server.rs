@@ -9,10 +9,11 @@ use crate::db::{self, DbPool, SessionLimits};
 use crate::http::AppState;
 use secrecy::ExposeSecret;
 
-/// Builds the shared state from configuration and a pool.
-pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
-    web::Data::new(AppState {
+/// Builds the shared state from configuration and a pool (opening the attachments' store).
+pub fn state(config: &Config, pool: DbPool) -> anyhow::Result<web::Data<AppState>> {
+    Ok(web::Data::new(AppState {
         pool,
+        objects: std::sync::Arc::new(crate::db::objects::Objects::open(&config.attachments)?),
         tokens: TokenKeys::new(
             config.jwt_secret.expose_secret().as_bytes(),
             config.access_ttl.as_secs(),
@@ -26,7 +27,7 @@ pub fn state(config: &Config, pool: DbPool) -> web::Data<AppState> {
                 .unwrap_or_else(|_| chrono::Duration::minutes(30)),
             secure_cookie: config.secure_cookie(),
         },
-    })
+    }))
 }
 
 /// The pool for a URL with this configuration's limits.

@@ -3,6 +3,7 @@
 pub mod cached;
 pub mod embedded;
 pub mod models;
+pub mod objects;
 pub mod queries;
 pub mod schema;
 

@@ -1,6 +1,21 @@
 // @generated-style: kept in step with migrations/ (see tests/schema.rs, which checks it).
 
 diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        city_id -> Uuid,
+        need_id -> Nullable<Uuid>,
+        person_id -> Nullable<Uuid>,
+        filename -> Text,
+        content_type -> Text,
+        size -> Int8,
+        sha256 -> Text,
+        uploaded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Uuid,
         at -> Timestamptz,
@@ -471,6 +486,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
     audit_log,
     campaign_balances,
     campaigns,

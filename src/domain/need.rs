@@ -118,6 +118,7 @@ pub const KEEPS_STATE: &[&str] = &[
     "allocate",
     "allocation_reversed",
     "transfer",
+    "attach",
 ];
 
 impl State {

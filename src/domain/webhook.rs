@@ -17,6 +17,7 @@ pub const OTHER_EVENTS: &[&str] = &[
     "handover",
     "allocate",
     "transfer",
+    "attach",
 ];
 
 /// Subscribes to every event.

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod prometheus;
 pub mod report_table;
 pub mod routes;
+pub mod upload;
 
 pub mod api;
 pub mod console;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// The console's sessions.
     pub console: console::Settings,
+    /// Where attachments are kept.
+    pub objects: std::sync::Arc<crate::db::objects::Objects>,
 }
 
 impl AppState {

@@ -5,8 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{
-    self, audit, auth, health, helpers, import, inbox, needs, notifications, org_units,
-    organizations, persons, reports, resources, roster, sla, users, volunteers, webhooks,
+    self, attachments, audit, auth, health, helpers, import, inbox, needs, notifications,
+    org_units, organizations, persons, reports, resources, roster, sla, users, volunteers,
+    webhooks,
 };
 use super::error::{FieldError, Problem};
 
@@ -168,6 +169,8 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         roster::list, roster::create, roster::current, roster::patch, roster::delete,
         reports::coverage, reports::needs, reports::sla, reports::funds, reports::volunteers, audit::list,
         webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::deliveries,
+        attachments::upload_to_need, attachments::of_need, attachments::upload_to_person, attachments::of_person,
+        attachments::download,
     ),
     components(schemas(Problem, FieldError, api::Paged<crate::service::persons::PersonOut>,
         svc_needs::RegisterIn, svc_needs::ReferIn, svc_needs::NoteIn, svc_needs::ReasonIn, svc_needs::AssignIn, svc_needs::ResolveIn, svc_needs::VerifyIn, svc_needs::CommentIn,

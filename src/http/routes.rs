@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::api::{
-    audit, auth, health, helpers, import, inbox, needs, notifications, org_units, organizations,
-    persons, reports, resources, roster, sla, users, volunteers, webhooks,
+    attachments, audit, auth, health, helpers, import, inbox, needs, notifications, org_units,
+    organizations, persons, reports, resources, roster, sla, users, volunteers, webhooks,
 };
 
 macro_rules! routes {
@@ -96,6 +96,12 @@ routes! {
 
     post "/api/v1/needs/{id}/allocations" => resources::allocate,
     get "/api/v1/needs/{id}/allocations" => resources::need_allocations,
+
+    post "/api/v1/needs/{id}/attachments" => attachments::upload_to_need,
+    get "/api/v1/needs/{id}/attachments" => attachments::of_need,
+    post "/api/v1/persons/{id}/attachments" => attachments::upload_to_person,
+    get "/api/v1/persons/{id}/attachments" => attachments::of_person,
+    get "/api/v1/attachments/{id}" => attachments::download,
 
     get "/api/v1/campaigns" => resources::list_campaigns,
     post "/api/v1/campaigns" => resources::create_campaign,

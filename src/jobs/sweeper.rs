@@ -2,17 +2,23 @@
 
 use crate::db::DbPool;
 
+/// How often the sweeper lists the attachments' store for orphaned objects.
+const OBJECT_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
 /// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once. It
-/// also deletes the sign-in limits' expired counts and the console sessions that ended.
+/// also deletes the sign-in limits' expired counts and the console sessions that ended, and
+/// once an hour the attachment objects no row names (older than the grace period).
 pub fn spawn_sweeper(
     pool: DbPool,
+    objects: std::sync::Arc<crate::db::objects::Objects>,
     interval: std::time::Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if interval.is_zero() {
         return None;
     }
     Some(tokio::spawn(async move {
+        let mut objects_swept: Option<std::time::Instant> = None;
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -35,6 +41,17 @@ pub fn spawn_sweeper(
                 Ok(n) if n > 0 => tracing::debug!(sessions = n, "console: ended sessions deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "console sessions: pruning failed"),
+            }
+            // orphaned attachment objects: a listing of the store, so once an hour
+            if objects_swept.is_none_or(|t| t.elapsed() >= OBJECT_SWEEP_EVERY) {
+                objects_swept = Some(std::time::Instant::now());
+                match objects.sweep(&mut conn, chrono::Utc::now()).await {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(deleted = n, "attachments: orphaned objects deleted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "attachments: orphan sweep failed"),
+                }
             }
             match crate::service::sweep::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {

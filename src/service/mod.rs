@@ -1,6 +1,7 @@
 //! Use cases: one function per thing a user does, each owning its transaction. The JSON API,
 //! the console, the background jobs and the seeders all call these, so every rule exists once.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod city;

@@ -20,6 +20,8 @@ pub struct Report {
     pub events: usize,
     /// Ledger rows checked.
     pub ledger_rows: usize,
+    /// Attachment objects read and hashed.
+    pub objects: usize,
     /// Every problem, one line each.
     pub problems: Vec<String>,
 }
@@ -181,4 +183,35 @@ pub async fn run(conn: &mut AsyncPgConnection) -> anyhow::Result<Report> {
             .push(format!("campaign {}: {}", m.id, m.problem));
     }
     Ok(report)
+}
+
+/// Reads every object an attachment row names and checks it exists with that size and sha256.
+pub async fn objects(
+    conn: &mut AsyncPgConnection,
+    store: &crate::db::objects::Objects,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    use crate::db::objects::Check;
+    let mut after = String::new();
+    loop {
+        let batch = crate::db::queries::attachments::objects(conn, &after, 1000).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.0.clone();
+        for (sha, size) in batch {
+            report.objects += 1;
+            match store.check(&sha, size as u64).await? {
+                Check::Intact => {}
+                Check::Missing => report.problems.push(format!(
+                    "attachment object {sha}: missing from {}",
+                    store.describe
+                )),
+                Check::Corrupt => report.problems.push(format!(
+                    "attachment object {sha}: its bytes no longer match their sha256"
+                )),
+            }
+        }
+    }
+    Ok(())
 }

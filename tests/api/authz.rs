@@ -116,7 +116,9 @@ impl Op {
     }
     fn shard(&self) -> &'static str {
         let p = self.path.as_str();
-        if p.starts_with("/api/v1/needs/{id}/actions") {
+        if p.ends_with("/attachments") || p.starts_with("/api/v1/attachments") {
+            "attachments"
+        } else if p.starts_with("/api/v1/needs/{id}/actions") {
             "actions"
         } else if p.starts_with("/api/v1/needs") {
             "needs"
@@ -635,6 +637,24 @@ impl Ctx {
                     .await
                     .expect(201),
             ),
+            "attachment" => {
+                // a certificate scan on the relation's reported need
+                let need = Box::pin(self.target("need_reported", rel)).await;
+                let n = self.next();
+                let (ct, body) = multipart_file("file", "证明.pdf", format!("%PDF-1.4 matrix {n}").as_bytes());
+                let r = app
+                    .client
+                    .post(format!("{}/api/v1/needs/{need}/attachments", app.base))
+                    .bearer_auth(root)
+                    .header("content-type", ct)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("upload");
+                assert_eq!(r.status().as_u16(), 201, "attachment target");
+                let v: Value = r.json().await.expect("json");
+                id_of(&v)
+            }
             other => panic!("unknown target kind {other}"),
         }
     }
@@ -783,6 +803,14 @@ async fn request(ctx: &Ctx, op: &Op, rel: usize, subject: &str) -> Req {
                 id_number(n)
             );
             raw = Some(multipart_file("file", "persons.csv", csv.as_bytes()));
+        }
+        ("POST", "/api/v1/needs/{id}/attachments")
+        | ("POST", "/api/v1/persons/{id}/attachments") => {
+            raw = Some(multipart_file(
+                "file",
+                "证明.pdf",
+                format!("%PDF-1.4 cell {n}").as_bytes(),
+            ));
         }
         ("POST", "/api/v1/helpers/import") => {
             let code = match VILLAGE[rel] {
@@ -1178,6 +1206,11 @@ async fn matrix_sessions() {
 #[tokio::test]
 async fn matrix_persons_and_helpers() {
     check("persons").await;
+}
+
+#[tokio::test]
+async fn matrix_attachments() {
+    check("attachments").await;
 }
 
 #[tokio::test]

@@ -653,6 +653,14 @@ async fn serve(url: &str, port: u16, log: &std::path::Path) -> tokio::process::C
             base64::engine::general_purpose::STANDARD.encode(FAULT_PII_KEY),
         )
         .env("RUST_LOG", "warn")
+        // beside the log: the same store across restarts, never the checkout's ./data
+        .env(
+            "ATTACHMENTS_DIR",
+            log.parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("attachments"),
+        )
+        .env_remove("ATTACHMENTS_URL")
         .env_remove("PII_KEY_PREVIOUS")
         .env_remove("APP_ENV")
         .stdout(out)
@@ -1250,4 +1258,163 @@ async fn a_key_claimed_by_a_request_that_died_is_filed_at_once_on_replay() {
     )
     .await;
     assert_eq!(n, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An attachment upload cut off: by the client mid-body, or by the API killed mid-upload.
+// ---------------------------------------------------------------------------------------------
+
+/// Sends the head of a multipart upload of a `total`-byte PDF and its first `sent` body bytes,
+/// and returns the open connection (dropping it cuts the upload off).
+async fn partial_upload(
+    addr: &str,
+    path: &str,
+    token: &str,
+    total: usize,
+    sent: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut file = b"%PDF-1.4\n".to_vec();
+    file.resize(total, b'.');
+    let (ct, body) = multipart_file("file", "申请表.pdf", &file);
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for chunk in body[..sent.min(body.len())].chunks(64 * 1024) {
+        stream.write_all(chunk).await.expect("body");
+    }
+    stream.flush().await.expect("flush");
+    stream
+}
+
+fn files_in(dir: &std::path::Path) -> usize {
+    crate::attachments::files_under(dir).len()
+}
+
+async fn attachment_rows(url: &str) -> i64 {
+    let db = sql_client(url).await;
+    db.query_one("SELECT count(*) FROM attachments", &[])
+        .await
+        .expect("count")
+        .get(0)
+}
+
+/// Waits until a directory holds no file (the server dropped what it spooled).
+async fn until_empty(dir: &std::path::Path) -> usize {
+    for _ in 0..100 {
+        if files_in(dir) == 0 {
+            return 0;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    files_in(dir)
+}
+
+#[tokio::test]
+async fn an_upload_cut_off_mid_body_or_by_a_killed_api_leaves_no_row_and_no_orphan() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "target/fault-upload-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let url = fresh_database().await;
+    let store = dir.join("attachments");
+    let s = store.clone();
+    // the in-process app: cut off by the client, with no grace for orphans
+    let app = spawn_app_with(url.clone(), move |c| {
+        c.jwt_secret = secrecy::SecretString::from(FAULT_JWT_SECRET.to_string());
+        c.pii_key = secrecy::SecretBox::new(Box::new(FAULT_PII_KEY));
+        c.attachments.dir = s;
+        c.attachments.grace = std::time::Duration::ZERO;
+    })
+    .await;
+    let w = world_in(app).await;
+    let p = w.person("village_v1", "v1", 90).await;
+    let n = w.need("village_v1", p["id"].as_str().unwrap_or("")).await;
+    let path = format!(
+        "/api/v1/needs/{}/attachments",
+        n["id"].as_str().unwrap_or("")
+    );
+    let addr = w.app.base.trim_start_matches("http://").to_string();
+    let token = w.tok("village_v1").to_string();
+    // cut in the multipart head, in the file's first bytes, and deep in the file
+    for sent in [40, 300, 3 * 1024 * 1024] {
+        let conn = partial_upload(&addr, &path, &token, 4 * 1024 * 1024, sent).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        drop(conn);
+        assert_eq!(
+            until_empty(&store.join("spool")).await,
+            0,
+            "spool after a cut at {sent}"
+        );
+    }
+    assert_eq!(attachment_rows(&url).await, 0);
+    assert_eq!(
+        files_in(&store.join("objects")),
+        0,
+        "no object of a cut-off upload"
+    );
+    let mut db = w.app.db().await;
+    assert_eq!(
+        w.app
+            .state
+            .objects
+            .sweep(&mut db, chrono::Utc::now())
+            .await
+            .expect("sweep"),
+        0
+    );
+
+    // the API process killed (kill -9) mid-upload: its spool file is left, the next start
+    // removes it; no row, no object; and the same upload then succeeds
+    let port = free_port();
+    let log = dir.join("api.log");
+    let mut api = serve(&url, port, &log).await;
+    let addr = format!("127.0.0.1:{port}");
+    let conn = partial_upload(&addr, &path, &token, 8 * 1024 * 1024, 5 * 1024 * 1024).await;
+    let mut spooled = 0;
+    for _ in 0..100 {
+        spooled = files_in(&store.join("spool"));
+        if spooled > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        spooled > 0,
+        "the upload was being spooled when the API died"
+    );
+    api.kill().await.expect("kill -9");
+    drop(conn);
+    assert_eq!(
+        files_in(&store.join("spool")),
+        spooled,
+        "a killed process removes nothing"
+    );
+    let mut api = serve(&url, port, &log).await;
+    assert_eq!(
+        files_in(&store.join("spool")),
+        0,
+        "the restart removed the dead upload's spool file"
+    );
+    assert_eq!(attachment_rows(&url).await, 0);
+    assert_eq!(files_in(&store.join("objects")), 0);
+    let mut file = b"%PDF-1.4\n".to_vec();
+    file.resize(8 * 1024 * 1024, b'.');
+    let (ct, body) = multipart_file("file", "申请表.pdf", &file);
+    let r = http_client()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(&token)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(attachment_rows(&url).await, 1);
+    assert_eq!(files_in(&store.join("objects")), 1);
+    api.kill().await.expect("stop");
+    let _ = std::fs::remove_dir_all(&dir);
 }

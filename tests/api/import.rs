@@ -14,42 +14,6 @@ fn form(field: &str, filename: &str, content: &[u8]) -> Vec<u8> {
     multipart_file(field, filename, content).1
 }
 
-/// Posts a raw body with a content type.
-async fn post_raw(w: &World, path: &str, who: &str, content_type: &str, body: Vec<u8>) -> Resp {
-    let res = w
-        .app
-        .client
-        .post(format!("{}/api/v1{}", w.app.base, path))
-        .bearer_auth(w.tok(who))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-        text,
-    }
-}
-
-/// Uploads `content` as the multipart field `file`.
-async fn upload(w: &World, path: &str, who: &str, filename: &str, content: &[u8]) -> Resp {
-    post_raw(
-        w,
-        path,
-        who,
-        &format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
-        form("file", filename, content),
-    )
-    .await
-}
-
 /// A CSV file from lines (joined with CRLF, as Excel writes them), optionally with a BOM.
 fn csv_file(bom: bool, lines: &[String]) -> Vec<u8> {
     let mut out = if bom {
@@ -69,22 +33,6 @@ async fn persons_count(w: &World) -> i64 {
         .get_result(&mut conn)
         .await
         .expect("count")
-}
-
-/// GETs a file: status, headers and the raw bytes (no BOM stripping).
-async fn download(w: &World, path: &str, who: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let res = w
-        .app
-        .client
-        .get(format!("{}/api/v1{path}", w.app.base))
-        .bearer_auth(w.tok(who))
-        .send()
-        .await
-        .expect("send");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.expect("body").to_vec();
-    (status, headers, bytes)
 }
 
 fn rows(r: &Resp) -> Vec<Value> {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attachments;
 mod auth;
 mod authz;
 mod case_numbers;

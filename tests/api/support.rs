@@ -227,7 +227,7 @@ pub async fn spawn_app_with(
     let mut config = zhucan::config::Config::for_tests(db_url.clone());
     adjust(&mut config);
     let pool = zhucan::server::pool(&config, &db_url).expect("pool");
-    let state = zhucan::server::state(&config, pool);
+    let state = zhucan::server::state(&config, pool).expect("state");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let running = zhucan::server::start(state.clone(), listener, Some(2)).expect("start");
     let base = format!("http://{}", running.addr);
@@ -763,4 +763,60 @@ pub fn multipart_file(field: &str, filename: &str, content: &[u8]) -> (String, V
         format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
         body,
     )
+}
+
+/// Posts a raw body with a content type.
+pub async fn post_raw(w: &World, path: &str, who: &str, content_type: &str, body: Vec<u8>) -> Resp {
+    let res = w
+        .app
+        .client
+        .post(format!("{}/api/v1{}", w.app.base, path))
+        .bearer_auth(w.tok(who))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// Uploads `content` as the multipart field `file`.
+pub async fn upload(w: &World, path: &str, who: &str, filename: &str, content: &[u8]) -> Resp {
+    post_raw(
+        w,
+        path,
+        who,
+        &format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
+        multipart_file("file", filename, content).1,
+    )
+    .await
+}
+
+/// GETs a file: status, headers and the raw bytes (no BOM stripping).
+pub async fn download(
+    w: &World,
+    path: &str,
+    who: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let res = w
+        .app
+        .client
+        .get(format!("{}/api/v1{path}", w.app.base))
+        .bearer_auth(w.tok(who))
+        .send()
+        .await
+        .expect("send");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("body").to_vec();
+    (status, headers, bytes)
 }

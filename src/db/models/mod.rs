@@ -1,6 +1,7 @@
 //! Rows as the database holds them (`Queryable`/`Selectable`), and the forms that write them
 //! (`Insertable`/`AsChangeset`). Rows never go on the wire: the service builds its outputs from them.
 
+pub mod attachments;
 pub mod audit;
 pub mod campaigns;
 pub mod duty;

@@ -1,6 +1,7 @@
 //! Query functions: they take a connection and return `QueryResult<T>`; the service layer
 //! owns the transaction around them. Scope lives in [`scope`], once for every read path.
 
+pub mod attachments;
 pub mod audit;
 pub mod campaigns;
 pub mod deadlines;

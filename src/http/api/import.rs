@@ -7,28 +7,23 @@
 //! Every data row is validated exactly as `POST /persons` (or `POST /helpers`) would; the
 //! valid rows are written together in one transaction, the rest reported row by row.
 
-use actix_multipart::{Multipart, MultipartError};
-use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::ok;
 use crate::auth::Caller;
 use crate::http::caller::Ctx;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::AppResult;
 use crate::http::extract::Query;
+use crate::http::upload;
 use crate::import::columns::{Register, HELPERS, PERSONS};
 use crate::import::template::{self, Format};
 use crate::service::import::{self as svc, HelperImportReport, PersonImportReport};
 
 /// The largest import request body accepted (the multipart form, file included).
 pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
-/// How long an upload may take to arrive (16 MiB at about 1 Mbit/s), against trickling clients.
-pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// `?format=` of a template.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -52,75 +47,11 @@ pub struct ImportUpload {
 #[schema(value_type = String, format = Binary)]
 pub struct SpreadsheetFile(pub Vec<u8>);
 
-/// Streams the multipart body (at most `IMPORT_LIMIT` bytes, within `UPLOAD_TIMEOUT`) and
+/// Streams the multipart body (at most `IMPORT_LIMIT` bytes, within the upload deadline) and
 /// returns the `file` field.
 async fn read_upload(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<u8>> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(AppError::UnsupportedMediaType(
-            "send the register as multipart/form-data with the field `file`",
-        ));
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > IMPORT_LIMIT as u64) {
-        return Err(AppError::PayloadTooLarge(IMPORT_LIMIT));
-    }
-    let mut seen = 0usize;
-    let limited = payload.map(move |chunk| {
-        let chunk = chunk?;
-        seen += chunk.len();
-        if seen > IMPORT_LIMIT {
-            Err(PayloadError::Overflow)
-        } else {
-            Ok(chunk)
-        }
-    });
-    let mut form = Multipart::new(req.headers(), limited);
-    let read = async {
-        let mut file: Option<Vec<u8>> = None;
-        while let Some(field) = form.next().await {
-            let mut field = field.map_err(multipart_error)?;
-            if field.name() != Some("file") {
-                return Err(AppError::Malformed(
-                    "the form may hold only the field `file`".into(),
-                ));
-            }
-            let wanted = file.is_none();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(multipart_error)?;
-                if wanted {
-                    bytes.extend_from_slice(&chunk);
-                }
-            }
-            if wanted {
-                file = Some(bytes);
-            }
-        }
-        Ok::<_, AppError>(file)
-    };
-    let file = tokio::time::timeout(UPLOAD_TIMEOUT, read)
-        .await
-        .map_err(|_| AppError::RequestTimeout)??;
-    file.ok_or_else(|| {
-        AppError::Malformed("the form has no field `file`: send the register as `file`".into())
-    })
-}
-
-fn multipart_error(e: MultipartError) -> AppError {
-    match e {
-        MultipartError::Payload(PayloadError::Overflow) => AppError::PayloadTooLarge(IMPORT_LIMIT),
-        other => AppError::Malformed(format!("the multipart form is not readable: {other}")),
-    }
+    let (_, file) = upload::read(req, payload, IMPORT_LIMIT, &[], async |_| Ok(Vec::new())).await?;
+    Ok(file)
 }
 
 /// A template as a download.

@@ -1,5 +1,6 @@
 //! Handlers, one module per resource.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod health;
