@@ -77,6 +77,28 @@ impl Browser {
     }
 
     async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        self.send_with(method, path, |req| match form {
+            Some(f) => req.form(f),
+            None => req,
+        })
+        .await
+    }
+
+    /// Posts a raw body (a multipart form) with its content type.
+    pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let ct = content_type.to_string();
+        self.send_with(Method::POST, path, move |req| {
+            req.header("content-type", ct).body(body)
+        })
+        .await
+    }
+
+    async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Page {
         let mut req = self
             .client
             .request(method, format!("{}{}", self.base, path))
@@ -84,9 +106,7 @@ impl Browser {
         if !self.cookies.is_empty() {
             req = req.header("cookie", self.cookie_header());
         }
-        if let Some(f) = form {
-            req = req.form(f);
-        }
+        let req = body(req);
         let res = req.send().await.expect("request");
         let page = Page {
             status: res.status(),
@@ -141,7 +161,7 @@ impl Browser {
     }
 }
 
-async fn signed_in(w: &World, user: &str) -> Browser {
+pub async fn signed_in(w: &World, user: &str) -> Browser {
     let mut b = Browser::new(&w.app);
     b.sign_in(user, PASSWORD).await.expect(303);
     b

@@ -7,6 +7,7 @@ mod auth;
 mod authz;
 mod case_numbers;
 mod console;
+mod console_files;
 mod faults;
 mod fuzz_regressions;
 mod hardening;

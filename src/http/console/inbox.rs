@@ -24,6 +24,10 @@ pub struct Params {
 
 /// `GET /`: the signed-in user's 待办.
 pub async fn page(me: Me, state: web::Data<AppState>, q: web::Query<Params>) -> Html {
+    // a helper has no desk: its page is its persons
+    if me.caller.helper().is_some() {
+        return Ok(super::see_other("/my", &[]));
+    }
     let Params { bucket, cursor } = q.into_inner();
     let bucket = bucket.filter(|b| ["overdue", "due_today", "at_risk"].contains(&b.as_str()));
     let query = InboxQuery {

@@ -35,7 +35,9 @@ fn head(title: &str) -> Markup {
 pub fn page(me: &Me, title: &str, notice: Notice, content: Markup) -> Markup {
     // (link, name, the paths it stands for); reports only for the roles they are not refused to
     let mut nav = vec![("/", "待办", "/"), ("/persons", "残疾人", "/persons")];
-    if !me.caller.is_narrow() {
+    if me.caller.helper().is_some() {
+        nav = vec![("/my", "我的帮扶对象", "/my")];
+    } else if !me.caller.is_narrow() {
         nav.push(("/reports/coverage", "报表", "/reports/"));
     }
     let here = |prefix: &str| {

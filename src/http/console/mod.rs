@@ -11,10 +11,12 @@
 //! reaches an API handler (those read only `Authorization: Bearer`).
 
 mod assets;
+mod attachments;
 mod auth;
 mod form;
 mod inbox;
 mod layout;
+mod mine;
 mod need_view;
 mod needs;
 mod notifications;
@@ -66,10 +68,12 @@ macro_rules! console_routes {
 
 console_routes! {
     get "/" => inbox::page,
+    get "/my" => mine::page,
     get "/login" => auth::form,
     post "/login" => auth::sign_in,
     post "/logout" => auth::sign_out,
     get "/needs/{id}" => needs::page,
+    post "/needs/{id}/attachments" => attachments::to_need,
     post "/needs/{id}/{action}" => needs::act,
     get "/persons" => persons::search,
     get "/persons/new" => persons::new_form,
@@ -77,6 +81,7 @@ console_routes! {
     get "/persons/{id}" => person::page,
     post "/persons/{id}/reveal" => person::reveal,
     post "/persons/{id}/visits" => person::visit,
+    post "/persons/{id}/attachments" => attachments::to_person,
     get "/persons/{id}/group" => person::group_form,
     post "/persons/{id}/group" => person::set_group,
     get "/persons/{id}/needs/new" => needs::file_form,
@@ -86,6 +91,7 @@ console_routes! {
     post "/notifications/{id}/read" => notifications::read,
     get "/reports/coverage" => reports::coverage,
     get "/reports/sla" => reports::sla,
+    get "/attachments/{id}" => attachments::download,
     get "/static/{file}" => assets::serve,
 }
 

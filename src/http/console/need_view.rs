@@ -39,6 +39,8 @@ pub struct NeedPage {
     pub events: Vec<EventOut>,
     /// What the forms offer.
     pub choices: Choices,
+    /// Its attachments.
+    pub attached: super::attachments::Attached,
 }
 
 /// A form that came back: which, with what the person typed, and why.
@@ -132,6 +134,7 @@ pub fn shown_in_page(e: &Error) -> bool {
 pub fn done(action: Option<&str>) -> Notice {
     match action {
         Some("file") => Notice::Done("诉求已提交。".into()),
+        Some("attach") => Notice::Done("附件已上传。".into()),
         Some(a) => match ActionKind::parse(a) {
             Some(k) => Notice::Done(format!("已{}。", k.zh())),
             None => Notice::None,
@@ -157,6 +160,7 @@ pub fn page(me: &Me, p: &NeedPage, notice: Notice, failed: Option<Failed<'_>>) -
                 h2 #details-h { "诉求详情" }
                 (details(me, n))
             }
+            (super::attachments::section(me, &p.attached, &format!("/needs/{}/attachments", n.id), "申请材料、证明扫描件或送达照片"))
             section.actions aria-labelledby="actions-h" {
                 h2 #actions-h { "办理" }
                 @if actions.is_empty() { p { "您现在没有可进行的操作。" } }

@@ -12,6 +12,7 @@ use super::form::Form;
 use super::layout::{page as layout, Notice};
 use super::need_view::{self as view, Choices, Failed, NeedPage};
 use super::{html, see_other, Html, Me, Refusal};
+use crate::db::queries::attachments::Parent;
 use crate::domain::need::ActionKind;
 use crate::error::{Error, Result};
 use crate::http::extract::path_id;
@@ -29,10 +30,27 @@ pub async fn page(
     q: web::Query<super::Done>,
 ) -> Html {
     let id = path_id(&id)?;
+    show(
+        &me,
+        &state,
+        id,
+        view::done(q.done.as_deref()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The need's page with a notice (after an upload that came back, with its status).
+pub(super) async fn show(
+    me: &Me,
+    state: &AppState,
+    id: Uuid,
+    notice: Notice,
+    status: StatusCode,
+) -> Html {
     let mut conn = state.conn().await?;
-    let need = load(&mut conn, &me, id).await?;
-    let notice = view::done(q.done.as_deref());
-    Ok(html(StatusCode::OK, view::page(&me, &need, notice, None)))
+    let need = load(&mut conn, me, id).await?;
+    Ok(html(status, view::page(me, &need, notice, None)))
 }
 
 /// `POST /needs/{id}/{action}`: one action, as `POST /api/v1/needs/{id}/actions/{action}` does it.
@@ -95,17 +113,21 @@ async fn load(conn: &mut AsyncPgConnection, me: &Me, id: Uuid) -> Result<NeedPag
             .await?
             .items;
     }
+    let attached = super::attachments::load(conn, me, Parent::Need(id)).await?;
     Ok(NeedPage {
         need,
         events,
         choices,
+        attached,
     })
 }
 
 /// `GET /persons/{id}/needs/new`: the filing form, with a fresh Idempotency-Key (403 for a
 /// role that may not file).
 pub async fn file_form(me: Me, state: web::Data<AppState>, id: web::Path<String>) -> Html {
-    me.caller.require(persons::CARE_ROLES)?;
+    if me.caller.helper().is_none() {
+        me.caller.require(persons::CARE_ROLES)?;
+    }
     let id = path_id(&id)?;
     let mut conn = state.conn().await?;
     let person = persons::get(&mut conn, &me.caller, &state.pii, id, None).await?;

@@ -11,6 +11,7 @@ use super::form::{Form, FormBody};
 use super::layout::{page as layout, Notice};
 use super::person_view::{self as view, PersonPage};
 use super::{html, see_other, zh, Html, Me};
+use crate::db::queries::attachments::Parent;
 use crate::domain::pii::PiiCipher;
 use crate::error::{Error, FieldError, Result};
 use crate::http::extract::path_id;
@@ -27,10 +28,27 @@ pub async fn page(
     q: web::Query<super::Done>,
 ) -> Html {
     let id = path_id(&id)?;
+    show(
+        &me,
+        &state,
+        id,
+        view::done(q.done.as_deref()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The person's page with a notice (after an upload that came back, with its status).
+pub(super) async fn show(
+    me: &Me,
+    state: &AppState,
+    id: Uuid,
+    notice: Notice,
+    status: StatusCode,
+) -> Html {
     let mut conn = state.conn().await?;
-    let p = load(&mut conn, &me, &state.pii, id, false).await?;
-    let notice = view::done(q.done.as_deref());
-    Ok(html(StatusCode::OK, view::page(&me, &p, notice, &[], None)))
+    let p = load(&mut conn, me, &state.pii, id, false).await?;
+    Ok(html(status, view::page(me, &p, notice, &[], None)))
 }
 
 /// `POST /persons/{id}/reveal`: the same page with the clear ID number (403 for a role that
@@ -126,12 +144,14 @@ async fn load(
     let needs = needs::list(conn, &me.caller, pii, needs_of(id))
         .await?
         .items;
+    let attached = super::attachments::load(conn, me, Parent::Person(id)).await?;
     Ok(PersonPage {
         person,
         group,
         visits,
         needs,
         revealed: reveal,
+        attached,
     })
 }
 

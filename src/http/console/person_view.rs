@@ -31,6 +31,8 @@ pub struct PersonPage {
     pub needs: Vec<NeedOut>,
     /// The ID number is shown in clear (and the reveal was audited).
     pub revealed: bool,
+    /// The person's papers (certificate scans, forms).
+    pub attached: super::attachments::Attached,
 }
 
 /// The message after a form of the page succeeded.
@@ -39,6 +41,7 @@ pub fn done(what: Option<&str>) -> Notice {
         Some("created") => "已登记。",
         Some("visit") => "走访已记录。",
         Some("group") => "三帮一已设置。",
+        Some("attach") => "附件已上传。",
         _ => return Notice::None,
     };
     Notice::Done(text.into())
@@ -54,6 +57,8 @@ pub fn page(
 ) -> Markup {
     let person = &p.person;
     let cares = me.caller.is(CARE_ROLES);
+    // a helper records its visits and reports needs for the persons of its groups
+    let helps = cares || me.caller.helper().is_some();
     let active = person.status == "active";
     let visit = Fields {
         prefix: "visit",
@@ -69,11 +74,12 @@ pub fn page(
         section aria-labelledby="visits-h" {
             h2 #visits-h { "走访" }
             (visits(me, p))
-            @if cares { (visit_form(me, p, &visit)) }
+            @if helps { (visit_form(me, p, &visit)) }
         }
+        (super::attachments::section(me, &p.attached, &format!("/persons/{}/attachments", person.id), "残疾人证、身份证或申请表的扫描件"))
         section aria-labelledby="needs-h" {
             h2 #needs-h { "诉求" }
-            @if cares && active {
+            @if helps && active {
                 p { a.button href=(format!("/persons/{}/needs/new", person.id)) { "新建诉求" } }
             }
             @if p.needs.is_empty() { p.empty { "还没有诉求。" } }
@@ -185,7 +191,10 @@ fn visit_form(me: &Me, p: &PersonPage, f: &Fields<'_>) -> Markup {
         form method="post" action=(format!("/persons/{}/visits", p.person.id)) {
             (csrf(&me.csrf))
             (f.input("visited_at", "走访时间", "datetime-local", Some("不填则为现在")))
-            (f.select("helper_id", "帮扶人", Some("未记录"), &members, None))
+            // a helper records its own visits: no choice to make
+            @if me.caller.helper().is_none() {
+                (f.select("helper_id", "帮扶人", Some("未记录"), &members, None))
+            }
             (f.textarea("notes", "走访情况", Some("选填，最多 2000 字")))
             button type="submit" { "记录走访" }
         }

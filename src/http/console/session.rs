@@ -31,7 +31,12 @@ pub struct Me {
 impl Me {
     /// Refuses a form that does not carry this session's CSRF token (403, nothing done).
     pub fn check(&self, form: &Form) -> Result<(), Refusal> {
-        match form.get("csrf") {
+        self.check_token(form.get("csrf"))
+    }
+
+    /// Refuses a CSRF token that is not this session's (a multipart form's hidden field).
+    pub fn check_token(&self, token: Option<&str>) -> Result<(), Refusal> {
+        match token {
             Some(t) if same_secret(t, &self.csrf) => Ok(()),
             _ => Err(Refusal::Csrf),
         }
