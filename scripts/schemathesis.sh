@@ -35,7 +35,9 @@ REQS=$ROOT/scripts/schemathesis-requirements.txt
 # because of SPEC §5: positive_data_acceptance also accepts 412/422 (the app validates more than
 # a JSON Schema can say: ID-number checksums, references that must lie in the caller's scope,
 # file contents), and negative_data_rejection also accepts 412 (If-Match is checked before the
-# body). A schema-valid request must still never get 400/405/413/415. Nothing is excluded.
+# body). A schema-valid request must still never get 400/405/413/415 — with one exception the
+# hooks make (scripts/schemathesis_hooks.py): an attachment upload whose bytes are not a JPEG,
+# PNG or PDF is 415 by SPEC §6, which no schema can say. Nothing is excluded.
 CHECKS=all
 
 mkdir -p "$OUT"
@@ -79,7 +81,9 @@ cleanup() {
 trap cleanup EXIT
 # no SLA sweeper: the run is then the same from one time to the next
 # no webhook deliveries while fuzzing: generated URLs must never be tried
-BIND_ADDR=127.0.0.1:$PORT SWEEP_INTERVAL_SECS=0 WEBHOOK_POLL_MS=0 "$BIN" serve >"$OUT/server.log" 2>&1 &
+# uploaded attachments go under target/, never into the work tree's ./data
+rm -rf "$OUT/attachments"
+ATTACHMENTS_DIR=$OUT/attachments BIND_ADDR=127.0.0.1:$PORT SWEEP_INTERVAL_SECS=0 WEBHOOK_POLL_MS=0 "$BIN" serve >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do
   if python3 - "$BASE/readyz" <<'PY' 2>/dev/null; then break; fi

@@ -306,3 +306,47 @@ async fn a_helper_on_a_phone_sees_its_persons_records_a_visit_and_reports_a_need
         "a helper attaches nothing"
     );
 }
+
+#[tokio::test]
+async fn a_department_officer_reads_the_persons_certificate_on_the_need_before_signing_for_it() {
+    let w = world().await;
+    let p = s(&w.person("village_v1", "v1", 6).await, "id");
+    let scan = upload(
+        &w,
+        &format!("/persons/{p}/attachments"),
+        "village_v1",
+        "残疾证.jpg",
+        &jpeg("cert"),
+    )
+    .await;
+    let scan = s(scan.expect(201), "id");
+    let n = s(&w.need("village_v1", &p).await, "id");
+    w.step("vdpf_v1", &n, "register", json!({"loop": "policy"}))
+        .await;
+    let mut officer = signed_in(&w, "officer_t1").await;
+    // not yet referred: the need is not the officer's
+    officer.get(&format!("/needs/{n}")).await.expect(404);
+    w.step(
+        "vdpf_v1",
+        &n,
+        "refer",
+        json!({"department_id": w.orgs["civil_t1"]}),
+    )
+    .await;
+    let page = officer.get(&format!("/needs/{n}")).await;
+    page.expect(200);
+    assert!(page.text.contains("残疾人的材料"), "{}", page.text);
+    assert!(page.text.contains(&format!("href=\"/attachments/{scan}\"")));
+    assert!(page.text.contains("签收"), "and the form to sign for it");
+    let file = officer.get(&format!("/attachments/{scan}")).await;
+    file.expect(200);
+    let h = |k: &str| {
+        file.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(h("content-type"), "image/jpeg");
+    assert_eq!(h("content-length"), jpeg("cert").len().to_string());
+}

@@ -249,11 +249,16 @@ impl Session {
     }
 
     async fn sign_in(&mut self, user: &str) {
+        self.sign_in_to(user, "待办").await;
+    }
+
+    /// Signs in and waits for the start page titled `heading`.
+    async fn sign_in_to(&mut self, user: &str, heading: &str) {
         self.open("/login").await;
         self.fill(None, "用户名", user).await;
         self.fill(None, "密码", PASSWORD).await;
         self.press("登录").await;
-        self.arrive("h1", "待办").await;
+        self.arrive("h1", heading).await;
     }
 
     async fn sign_out(&mut self) {
@@ -458,6 +463,21 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
     b.arrive("[role=status]", "走访已记录").await;
     let visits = api(format!("/persons/{person}/visits")).await;
     assert_eq!(item_ids(&visits).len(), 1, "one visit: {visits}");
+    // the scanned certificate, attached through the page's file field
+    let dir = std::env::temp_dir().join(format!("zhucan-console-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let scan = dir.join("残疾证.pdf");
+    std::fs::write(&scan, b"%PDF-1.4\n% certificate scan\n%%EOF\n").expect("scan");
+    b.field(None, "选择文件")
+        .await
+        .send_keys(&scan.display().to_string())
+        .await
+        .expect("choose the file");
+    b.press("上传附件").await;
+    b.arrive("[role=status]", "附件已上传").await;
+    let files = api(format!("/persons/{person}/attachments")).await;
+    assert_eq!(s(&files["items"][0], "filename"), "残疾证.pdf", "{files}");
+    assert_eq!(s(&files["items"][0], "content_type"), "application/pdf");
     b.screenshots("person").await;
     b.press("查看完整身份证号").await;
     b.arrive("[role=status]", "审计日志").await;
@@ -555,6 +575,47 @@ async fn a_need_travels_the_social_loop_through_the_console_in_a_browser() {
         ("closed".into(), Some(5))
     );
     b.open("/notifications").await;
+    b.sign_out().await;
+
+    // a helper on a phone: its persons, 反映诉求 for one of them, 记录走访
+    let me = w.helper_record("helper_v1").await;
+    let cared = w.person("village_v1", "v1", 103).await;
+    let cared_id = s(&cared, "id");
+    let mates = [
+        w.helper("village_v1", "v1", "赵敏").await,
+        w.helper("village_v1", "v1", "孙强").await,
+    ];
+    w.app
+        .put(
+            &format!("/persons/{cared_id}/contact-group"),
+            w.tok("village_v1"),
+            json!({ "helper_ids": [me, mates[0], mates[1]] }),
+        )
+        .await
+        .expect(200);
+    b.sign_in_to("helper_v1", "我的帮扶对象").await;
+    let mine = b.c.source().await.expect("source");
+    assert!(mine.contains(&s(&cared, "name")), "its person is listed");
+    assert!(!mine.contains("王秀兰"), "a person of another group is not");
+    b.screenshots("mine").await;
+    b.follow("反映诉求").await;
+    b.arrive("h1", "新建诉求").await;
+    b.choose(None, "类别", "医疗").await;
+    b.fill(None, "诉求内容", "老人发烧两天，需要陪同就医").await;
+    b.press("提交").await;
+    b.arrive("[role=status]", "诉求已提交").await;
+    let reported = api(format!("/needs?person_id={cared_id}")).await;
+    assert_eq!(item_ids(&reported).len(), 1, "{reported}");
+    assert_eq!(
+        s(&reported["items"][0], "reporting_helper_id"),
+        me.to_string()
+    );
+    b.open(&format!("/persons/{cared_id}")).await;
+    b.fill(None, "走访情况", "已陪同就医，情况好转").await;
+    b.press("记录走访").await;
+    b.arrive("[role=status]", "走访已记录").await;
+    let visits = api(format!("/persons/{cared_id}/visits")).await;
+    assert_eq!(s(&visits["items"][0], "helper_id"), me.to_string());
 
     let pages = b.pages;
     let problems = std::mem::take(&mut b.problems);

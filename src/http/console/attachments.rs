@@ -26,6 +26,8 @@ pub struct Attached {
     pub files: Vec<AttachmentRow>,
     /// The user may add one.
     pub may_add: bool,
+    /// On a need's page, the person's own papers (a certificate scan), to read before signing.
+    pub person_files: Vec<AttachmentRow>,
 }
 
 /// Loads the attachments of a parent in scope and whether the user may add one.
@@ -42,7 +44,28 @@ pub async fn load(
         Err(Error::Forbidden(_)) => false,
         Err(e) => return Err(e),
     };
-    Ok(Attached { files, may_add })
+    Ok(Attached {
+        files,
+        may_add,
+        person_files: Vec::new(),
+    })
+}
+
+/// A need's attachments, and its person's papers (whoever sees the need sees its person).
+pub async fn load_for_need(
+    conn: &mut diesel_async::AsyncPgConnection,
+    me: &Me,
+    need: Uuid,
+    person: Uuid,
+) -> crate::error::Result<Attached> {
+    let mut a = load(conn, me, Parent::Need(need)).await?;
+    a.person_files =
+        match svc::list(conn, &me.caller, Parent::Person(person), Some(200), None).await {
+            Ok(page) => page.items,
+            Err(Error::NotFound) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+    Ok(a)
 }
 
 /// The 附件 section: the files as download links, and the upload form when the user may add.
@@ -51,18 +74,10 @@ pub fn section(me: &Me, a: &Attached, action: &str, hint: &str) -> Markup {
         section.attachments aria-labelledby="attachments-h" {
             h2 #attachments-h { "附件" }
             @if a.files.is_empty() { p.empty { "还没有附件。" } }
-            @else {
-                ul.files {
-                    @for f in &a.files {
-                        li {
-                            a href=(format!("/attachments/{}", f.id)) download { (f.filename) }
-                            span.meta {
-                                " （" (kind(&f.content_type)) "，" (size(f.size)) "，"
-                                (zh::time(f.created_at, me.tz)) "）"
-                            }
-                        }
-                    }
-                }
+            @else { (files(me, &a.files)) }
+            @if !a.person_files.is_empty() {
+                h3 { "残疾人的材料" }
+                (files(me, &a.person_files))
             }
             @if a.may_add {
                 h3 { "上传附件" }
@@ -76,6 +91,22 @@ pub fn section(me: &Me, a: &Attached, action: &str, hint: &str) -> Markup {
                             aria-describedby="attach-file-hint";
                     }
                     button type="submit" { "上传附件" }
+                }
+            }
+        }
+    }
+}
+
+fn files(me: &Me, list: &[AttachmentRow]) -> Markup {
+    html! {
+        ul.files {
+            @for f in list {
+                li {
+                    a href=(format!("/attachments/{}", f.id)) download { (f.filename) }
+                    span.meta {
+                        " （" (kind(&f.content_type)) "，" (size(f.size)) "，"
+                        (zh::time(f.created_at, me.tz)) "）"
+                    }
                 }
             }
         }

@@ -51,10 +51,13 @@ pub fn page(me: &Me, title: &str, notice: Notice, content: Markup) -> Markup {
         header.top {
             a.brand href="/" { (PRODUCT) }
             span.who { (me.caller.username) span.role { "（" (me.caller.role.zh()) "）" } }
-            a.bell href="/notifications" aria-current=[(me.path == "/notifications").then_some("page")] {
-                "通知"
-                @if me.unread > 0 {
-                    " " span.count { (me.unread) } span.visually-hidden { "条未读" }
+            // a helper is told nothing by the service (it has no desk): no bell
+            @if me.caller.helper().is_none() {
+                a.bell href="/notifications" aria-current=[(me.path == "/notifications").then_some("page")] {
+                    "通知"
+                    @if me.unread > 0 {
+                        " " span.count { (me.unread) } span.visually-hidden { "条未读" }
+                    }
                 }
             }
             form.signout method="post" action="/logout" {

@@ -12,7 +12,6 @@ use super::form::Form;
 use super::layout::{page as layout, Notice};
 use super::need_view::{self as view, Choices, Failed, NeedPage};
 use super::{html, see_other, Html, Me, Refusal};
-use crate::db::queries::attachments::Parent;
 use crate::domain::need::ActionKind;
 use crate::error::{Error, Result};
 use crate::http::extract::path_id;
@@ -113,7 +112,7 @@ async fn load(conn: &mut AsyncPgConnection, me: &Me, id: Uuid) -> Result<NeedPag
             .await?
             .items;
     }
-    let attached = super::attachments::load(conn, me, Parent::Need(id)).await?;
+    let attached = super::attachments::load_for_need(conn, me, id, need.person_id).await?;
     Ok(NeedPage {
         need,
         events,
