@@ -38,7 +38,7 @@ pub struct AppState {
     /// The console's sessions.
     pub console: console::Settings,
     /// Where attachments are kept.
-    pub objects: std::sync::Arc<crate::db::objects::Objects>,
+    pub objects: std::sync::Arc<crate::service::attachments::Objects>,
 }
 
 impl AppState {

@@ -9,8 +9,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 
-use crate::db::objects::{Refused, Spool, MAX_SIZE};
 use crate::http::error::{AppError, AppResult};
+use crate::service::attachments::{Refused, Spool, MAX_SIZE};
 
 /// How long an upload may take to arrive (16 MiB at about 1 Mbit/s), against trickling clients.
 pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);

@@ -17,10 +17,13 @@ use super::events;
 use super::page::{Page, Paged};
 use super::persons::CARE_ROLES;
 use crate::auth::Caller;
-use crate::db::models::attachments::AttachmentRow;
 use crate::db::models::needs::NewEvent;
-use crate::db::objects::{ObjectError, Objects, Spooled};
-use crate::db::queries::attachments::{self as q, Parent};
+use crate::db::queries::attachments as q;
+
+// what the handlers and pages name: the row, its parent, the store and its upload types
+pub use crate::db::models::attachments::AttachmentRow;
+pub use crate::db::objects::{ObjectError, Objects, Refused, Spool, Spooled, MAX_SIZE};
+pub use crate::db::queries::attachments::Parent;
 use crate::db::queries::{needs, persons};
 use crate::domain::caller::Actor;
 use crate::domain::roles::Role;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::duty::RosterRow;
+pub use crate::db::models::duty::RosterRow;
 use crate::db::models::roster::{PresidentRow, RosterChange, RosterEntry};
 use crate::db::queries::roster;
 use crate::domain::caller::Actor;

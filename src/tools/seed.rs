@@ -12,6 +12,7 @@ use crate::db::models::places::Village;
 use crate::db::schema::{contact_group_members, helpers, org_units, organizations, persons, users};
 use crate::domain::resident_id::{make_valid, DisabilityCategory, ResidentId};
 use crate::domain::roles::{DepartmentType, OrgKind, Role, UnitKind};
+use crate::service::attachments::{Objects, Parent};
 use crate::service::org_units::{insert_unit, UnitOut};
 use crate::service::persons::NewPerson;
 
@@ -217,6 +218,7 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
         return Ok("the demo city is already there; admin ensured".into());
     }
     let pii = config.pii_cipher();
+    let objects = Objects::open(&config.attachments)?;
     let started = std::time::Instant::now();
     let mut rng = Lcg(20260419);
     let pw = demo_password();
@@ -493,7 +495,7 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
                 .await?;
         }
     }
-    let needs_total = demo_needs(conn, &city).await?;
+    let needs_total = demo_needs(conn, &city, &objects).await?;
     let ledger_rows = demo_resources(conn, &city).await?;
     Ok(format!(
         "seeded 邹城市 in {:.1}s: 16 towns, {villages_total} villages, {persons_total} persons ({covered_total} with complete contact groups), {helpers_total} helpers, {needs_total} needs, 7 campaigns with {ledger_rows} ledger rows; \
@@ -503,6 +505,64 @@ pub async fn demo(conn: &mut AsyncPgConnection, config: &Config) -> anyhow::Resu
 }
 
 /// Acts on a need as a user, the way the API does (lock, relation, decide, apply).
+/// A one-page PDF with a line of text (a stand-in for a scan in the demo city).
+pub fn demo_pdf(title: &str) -> Vec<u8> {
+    let text = title.replace(['(', ')', '\\'], " ");
+    let stream = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Attaches bytes as an upload would (spooled, then kept, then the row).
+async fn demo_attach(
+    conn: &mut AsyncPgConnection,
+    objects: &Objects,
+    caller: &crate::auth::Caller,
+    parent: Parent,
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    let mut spool = objects.spool().await?;
+    spool
+        .write(bytes)
+        .await
+        .map_err(|e| anyhow::anyhow!("spool: {e:?}"))?;
+    let file = spool
+        .finish()
+        .await
+        .map_err(|e| anyhow::anyhow!("spool: {e:?}"))?;
+    crate::service::attachments::attach(conn, objects, caller, parent, Some(name), file)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
 async fn demo_act(
     conn: &mut AsyncPgConnection,
     caller: &crate::auth::Caller,
@@ -547,7 +607,11 @@ async fn demo_act(
 }
 
 /// Fills the demo city with needs in every state, in both loops, and a roster covering today.
-pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow::Result<usize> {
+pub async fn demo_needs(
+    conn: &mut AsyncPgConnection,
+    city: &UnitOut,
+    objects: &Objects,
+) -> anyhow::Result<usize> {
     use crate::auth::Caller;
     use crate::db::queries::org::city_today;
     use crate::domain::caller::Actor;
@@ -764,7 +828,29 @@ pub async fn demo_needs(conn: &mut AsyncPgConnection, city: &UnitOut) -> anyhow:
                     )
                     .await?;
                     match scenario {
-                        2 => continue,
+                        2 => {
+                            // the papers the department reads before it signs for the referral
+                            let papers = [
+                                (
+                                    Parent::Person(person.id),
+                                    "残疾人证扫描件.pdf",
+                                    "Disability certificate (demo scan)",
+                                ),
+                                (Parent::Need(id), "申请表.pdf", "Application form (demo)"),
+                            ];
+                            for (parent, name, title) in papers {
+                                demo_attach(
+                                    conn,
+                                    objects,
+                                    &vstaff,
+                                    parent,
+                                    name,
+                                    &demo_pdf(title),
+                                )
+                                .await?;
+                            }
+                            continue;
+                        }
                         15 => {
                             demo_act(
                                 conn,

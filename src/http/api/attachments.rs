@@ -8,14 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ok;
-use crate::db::models::attachments::AttachmentRow;
-use crate::db::objects::MAX_SIZE;
-use crate::db::queries::attachments::Parent;
 use crate::http::caller::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::Query;
 use crate::http::upload;
-use crate::service::attachments as svc;
+use crate::service::attachments::{self as svc, AttachmentRow, Parent, MAX_SIZE};
 use crate::service::page::{PageQuery, Paged};
 
 /// The largest upload request: the file and the form around it.
@@ -174,10 +171,7 @@ pub async fn download(cx: Ctx, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
 /// The download of an attachment (for the API and the console alike).
 pub fn file_response(
     row: &AttachmentRow,
-    bytes: futures_util::stream::BoxStream<
-        'static,
-        Result<bytes::Bytes, crate::db::objects::ObjectError>,
-    >,
+    bytes: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, svc::ObjectError>>,
 ) -> HttpResponse {
     use futures_util::TryStreamExt;
     HttpResponse::Ok()

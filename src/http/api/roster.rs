@@ -4,11 +4,12 @@ use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
 use super::{created, ok, Paged};
-use crate::db::models::duty::RosterRow;
 use crate::http::caller::Ctx;
 use crate::http::error::AppResult;
 use crate::http::extract::{Body, Page, Query};
-use crate::service::roster::{self, CityQuery, CurrentOut, RosterIn, RosterPatch, RosterQuery};
+use crate::service::roster::{
+    self, CityQuery, CurrentOut, RosterIn, RosterPatch, RosterQuery, RosterRow,
+};
 
 /// `GET /api/v1/duty-roster`: the city's roster.
 #[utoipa::path(get, path = "/api/v1/duty-roster", tag = "roster", params(RosterQuery), security(("bearer" = [])), responses(

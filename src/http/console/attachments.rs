@@ -9,15 +9,13 @@ use uuid::Uuid;
 use super::layout::Notice;
 use super::view::csrf;
 use super::{guarded_download, see_other, zh, Html, Me, Refusal};
-use crate::db::models::attachments::AttachmentRow;
-use crate::db::queries::attachments::Parent;
 use crate::error::Error;
 use crate::http::api::attachments::{file_response, UPLOAD_LIMIT};
 use crate::http::error::AsProblem;
 use crate::http::extract::path_id;
 use crate::http::upload;
 use crate::http::AppState;
-use crate::service::attachments as svc;
+use crate::service::attachments::{self as svc, AttachmentRow, Parent};
 
 /// What a page shows of its parent's attachments.
 #[derive(Default)]
