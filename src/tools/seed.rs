@@ -839,15 +839,8 @@ pub async fn demo_needs(
                                 (Parent::Need(id), "申请表.pdf", "Application form (demo)"),
                             ];
                             for (parent, name, title) in papers {
-                                demo_attach(
-                                    conn,
-                                    objects,
-                                    &vstaff,
-                                    parent,
-                                    name,
-                                    &demo_pdf(title),
-                                )
-                                .await?;
+                                demo_attach(conn, objects, &vstaff, parent, name, &demo_pdf(title))
+                                    .await?;
                             }
                             continue;
                         }
