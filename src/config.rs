@@ -30,9 +30,9 @@ pub struct Config {
     pub pool_size: usize,
     /// How long a request waits for a pooled connection (`DB_POOL_WAIT_MS`, default 3000).
     pub pool_wait: Duration,
-    /// `DB_POOL_RECYCLE=fast`: hand out pooled connections without the `SELECT 1` check that
-    /// `verified` (the default) runs on every checkout (two per request).
-    pub pool_recycle_fast: bool,
+    /// How pooled connections are checked (`DB_POOL_RECYCLE`: `idle`, the default, checks one
+    /// unused for 5 s or more; `verified` every checkout; `fast` none) — see [`crate::db::Recycle`].
+    pub pool_recycle: crate::db::Recycle,
     /// `statement_timeout` per connection (`DB_STATEMENT_TIMEOUT_MS`, default 10000).
     pub statement_timeout_ms: u64,
     /// Lifetime of access tokens (≤ 15 min).
@@ -228,10 +228,11 @@ impl Config {
             log_json: env("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             pool_size: env_num("DB_POOL_SIZE", 16)?,
             pool_wait: Duration::from_millis(env_num("DB_POOL_WAIT_MS", 3000)?),
-            pool_recycle_fast: match env("DB_POOL_RECYCLE").as_deref() {
-                None | Some("verified") => false,
-                Some("fast") => true,
-                Some(v) => bail!("DB_POOL_RECYCLE must be verified or fast, got {v:?}"),
+            pool_recycle: match env("DB_POOL_RECYCLE").as_deref() {
+                None | Some("idle") => crate::db::Recycle::Idle,
+                Some("verified") => crate::db::Recycle::Verified,
+                Some("fast") => crate::db::Recycle::Fast,
+                Some(v) => bail!("DB_POOL_RECYCLE must be idle, verified or fast, got {v:?}"),
             },
             statement_timeout_ms: env_num("DB_STATEMENT_TIMEOUT_MS", 10_000)?,
             access_ttl: Duration::from_secs(access_secs),
@@ -261,7 +262,7 @@ impl Config {
             log_json: false,
             pool_size: 4,
             pool_wait: Duration::from_secs(5),
-            pool_recycle_fast: false,
+            pool_recycle: crate::db::Recycle::Idle,
             statement_timeout_ms: 10_000,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),

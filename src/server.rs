@@ -41,7 +41,7 @@ pub fn pool(config: &Config, url: &str) -> anyhow::Result<DbPool> {
             lock_timeout_ms: 5_000,
             idle_in_tx_timeout_ms: 30_000,
         },
-        config.pool_recycle_fast,
+        config.pool_recycle,
     )
 }
 

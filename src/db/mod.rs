@@ -7,7 +7,7 @@ pub mod objects;
 pub mod queries;
 pub mod schema;
 
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
@@ -33,21 +33,40 @@ pub struct SessionLimits {
     pub idle_in_tx_timeout_ms: u64,
 }
 
+/// How a pooled connection is checked when it is handed out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recycle {
+    /// The default: a connection unused for [`IDLE_CHECK`] or longer is checked (`SELECT 1`,
+    /// within 2 s) before it is handed out, one used more recently is not; a connection a
+    /// query found dead is discarded when it comes back, and the first read of every request
+    /// (loading its caller) is retried once on a fresh connection. So a busy pool costs nothing
+    /// per checkout, and after a PostgreSQL restart no request sees a dead connection.
+    #[default]
+    Idle,
+    /// `SELECT 1` on every checkout (`DB_POOL_RECYCLE=verified`).
+    Verified,
+    /// No check at all (`DB_POOL_RECYCLE=fast`): a dead connection is found by its next query.
+    Fast,
+}
+
+/// How long a pooled connection may sit unused before it is checked on checkout.
+pub const IDLE_CHECK: Duration = Duration::from_secs(5);
+
 /// Builds a sized pool with a wait timeout; every new connection gets the session limits.
-/// `recycle_fast` skips the liveness check (`SELECT 1`) deadpool otherwise runs on every checkout.
 pub fn build_pool(
     url: &str,
     size: usize,
     wait: Duration,
     limits: SessionLimits,
-    recycle_fast: bool,
+    recycle: Recycle,
 ) -> anyhow::Result<DbPool> {
+    use diesel_async::pooled_connection::RecyclingMethod;
     let mut cfg = ManagerConfig::default();
-    if recycle_fast {
-        // no `SELECT 1` on every checkout: a connection that died is found by its next query
-        // (one request answers 503) and dropped, instead of being replaced before it is used
-        cfg.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
-    }
+    cfg.recycling_method = match recycle {
+        Recycle::Verified => RecyclingMethod::Verified,
+        // the idle check is the pre-recycle hook below; the manager still drops broken ones
+        Recycle::Idle | Recycle::Fast => RecyclingMethod::Fast,
+    };
     cfg.custom_setup = Box::new(move |url| {
         let url = url.to_string();
         async move {
@@ -65,7 +84,25 @@ pub fn build_pool(
         .boxed()
     });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, cfg);
-    let pool = Pool::builder(manager)
+    let mut builder = Pool::builder(manager);
+    if recycle == Recycle::Idle {
+        builder = builder.pre_recycle(Hook::async_fn(|conn: &mut AsyncPgConnection, metrics| {
+            let idle = metrics.last_used();
+            Box::pin(async move {
+                if idle < IDLE_CHECK {
+                    return Ok(());
+                }
+                let ping = diesel_async::SimpleAsyncConnection::batch_execute(conn, "SELECT 1");
+                match tokio::time::timeout(Duration::from_secs(2), ping).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(HookError::Message(
+                        "an idle connection failed its check".into(),
+                    )),
+                }
+            })
+        }));
+    }
+    let pool = builder
         .max_size(size)
         .wait_timeout(Some(wait))
         .create_timeout(Some(wait))

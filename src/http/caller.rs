@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::http::error::{AppError, AppResult};
-use crate::http::AppState;
+use crate::http::{AppState, Held};
 
 /// A verified bearer token (signature and claims checked, user not yet loaded).
 pub struct Bearer {
@@ -67,18 +67,21 @@ impl FromRequest for Caller {
     }
 }
 
-/// What an API handler starts from: the caller (401 before anything else) and the app's state.
+/// What an API handler starts from: the caller (401 before anything else), the app's state, and
+/// the connection the caller was loaded on, which the handler's use case then runs on.
 pub struct Ctx {
     /// The caller, loaded for this request.
     pub caller: Caller,
     /// The pool, the cipher and the settings.
     pub state: web::Data<AppState>,
+    conn: Held,
 }
 
 impl Ctx {
-    /// A pooled connection for the use case, or 503 when the database cannot give one in time.
+    /// The request's connection for the use case (the first call; a later one is pooled), or
+    /// 503 when the database cannot give one in time.
     pub async fn conn(&self) -> AppResult<DbConn> {
-        self.state.conn().await
+        self.conn.take(&self.state).await
     }
 }
 
@@ -86,13 +89,22 @@ impl FromRequest for Ctx {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = Caller::from_request(req, payload);
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let bearer = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let caller = caller.await?;
+            let bearer = bearer?;
             let state = state.ok_or_else(|| AppError::internal("no app state"))?;
-            Ok(Ctx { caller, state })
+            let (caller, conn) = state
+                .read_with_retry(async |conn| {
+                    Caller::load(conn, bearer.user_id, bearer.issued_at).await
+                })
+                .await?;
+            Ok(Ctx {
+                caller,
+                state,
+                conn: Held::new(conn),
+            })
         })
     }
 }

@@ -49,6 +49,47 @@ impl AppState {
         ::metrics::histogram!("zhucan_db_pool_wait_seconds").record(asked.elapsed().as_secs_f64());
         conn.map_err(AppError::from)
     }
+
+    /// Runs a read on a pooled connection, once more on a fresh one when the first connection
+    /// turns out dead (PostgreSQL restarted since it was last used): the connection that
+    /// answered is returned with the result, for the rest of the request to use.
+    pub async fn read_with_retry<T>(
+        &self,
+        read: impl AsyncFn(&mut DbConn) -> AppResult<T>,
+    ) -> AppResult<(T, DbConn)> {
+        let mut conn = self.conn().await?;
+        match read(&mut conn).await {
+            Err(AppError::Unavailable(_)) => {
+                // the broken connection is dropped (the pool discards it on return)
+                drop(conn);
+                let mut fresh = self.conn().await?;
+                let value = read(&mut fresh).await?;
+                Ok((value, fresh))
+            }
+            other => Ok((other?, conn)),
+        }
+    }
+}
+
+/// The connection a request's extractor used (to load its caller), held for its handler: one
+/// pool checkout per request.
+#[derive(Default)]
+pub struct Held(std::sync::Mutex<Option<DbConn>>);
+
+impl Held {
+    /// Holds a connection.
+    pub fn new(conn: DbConn) -> Held {
+        Held(std::sync::Mutex::new(Some(conn)))
+    }
+
+    /// The held connection (the first time), else a pooled one.
+    pub async fn take(&self, state: &AppState) -> AppResult<DbConn> {
+        let held = self.0.lock().ok().and_then(|mut c| c.take());
+        match held {
+            Some(c) => Ok(c),
+            None => state.conn().await,
+        }
+    }
 }
 
 /// Builds the actix application with every route, limit and error mapping.

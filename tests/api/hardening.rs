@@ -529,3 +529,46 @@ async fn no_id_number_reaches_the_server_log() {
         );
     }
 }
+
+/// The pool checkouts the server has counted (`zhucan_db_pool_wait_seconds_count`).
+async fn checkouts(app: &TestApp) -> u64 {
+    let text = app.call(Method::GET, "/metrics", None, None).await.text;
+    text.lines()
+        .find(|l| l.starts_with("zhucan_db_pool_wait_seconds_count"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<f64>().ok())
+        .map_or(0, |n| n as u64)
+}
+
+#[tokio::test]
+async fn an_api_request_and_a_console_page_each_take_one_pooled_connection() {
+    let w = world().await;
+    let p = w.person("village_v1", "v1", 1).await;
+    let n = w.need("village_v1", p["id"].as_str().unwrap_or("")).await;
+    let n = n["id"].as_str().unwrap_or("").to_string();
+    for path in [
+        format!("/needs/{n}"),
+        "/inbox".into(),
+        format!("/needs/{n}/events"),
+    ] {
+        let before = checkouts(&w.app).await;
+        w.app.get(&path, w.tok("village_v1")).await.expect(200);
+        assert_eq!(checkouts(&w.app).await - before, 1, "{path}");
+    }
+    let before = checkouts(&w.app).await;
+    w.app
+        .post(
+            &format!("/needs/{n}/actions/comment"),
+            w.tok("village_v1"),
+            json!({"text": "已联系"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(checkouts(&w.app).await - before, 1, "an action");
+    let mut b = crate::console::signed_in(&w, "village_v1").await;
+    for path in ["/".to_string(), format!("/needs/{n}")] {
+        let before = checkouts(&w.app).await;
+        b.get(&path).await.expect(200);
+        assert_eq!(checkouts(&w.app).await - before, 1, "console {path}");
+    }
+}

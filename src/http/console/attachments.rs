@@ -150,7 +150,7 @@ async fn receive(
     parent: Parent,
     payload: web::Payload,
 ) -> Result<Option<(StatusCode, Notice)>, Refusal> {
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(state).await?;
     svc::may_attach(&mut conn, &me.caller, parent).await?;
     drop(conn);
     let objects = &state.objects;
@@ -169,7 +169,7 @@ async fn receive(
         Ok(f) => f,
         Err(r) => return refused(upload::refused(r)),
     };
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(state).await?;
     svc::attach(
         &mut conn,
         objects,
@@ -223,7 +223,7 @@ pub async fn to_person(
 /// `GET /attachments/{id}`: the file, as the API answers it (404 outside the parent's scope).
 pub async fn download(me: Me, state: web::Data<AppState>, id: web::Path<String>) -> Html {
     let id: Uuid = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let (row, bytes) = svc::open(&mut conn, &state.objects, &me.caller, id).await?;
     drop(conn);
     let mut res = file_response(&row, bytes);

@@ -35,7 +35,7 @@ pub async fn page(me: Me, state: web::Data<AppState>, q: web::Query<Params>) -> 
         limit: Some(PAGE),
         cursor: cursor.clone(),
     };
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let out = svc::inbox(&mut conn, &me.caller, query).await?;
     let content = view(&me, &out, bucket.as_deref(), cursor.is_some());
     Ok(html(

@@ -29,7 +29,7 @@ pub async fn page(me: Me, state: web::Data<AppState>) -> Html {
         limit: None,
         cursor: None,
     };
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let persons = svc::list(&mut conn, &me.caller, &state.pii, query, 200, None).await?;
     Ok(html(
         StatusCode::OK,

@@ -47,7 +47,7 @@ pub(super) async fn show(
     notice: Notice,
     status: StatusCode,
 ) -> Html {
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(state).await?;
     let need = load(&mut conn, me, id).await?;
     Ok(html(status, view::page(me, &need, notice, None)))
 }
@@ -62,7 +62,7 @@ pub async fn act(
     me.check(&form)?;
     let (id, action) = path.into_inner();
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let body = form.body(&[]);
     match svc::act(&mut conn, &me.caller, id, &action, form.version(), &body).await {
         Ok(_) => Ok(see_other(&format!("/needs/{id}?done={action}"), &[])),
@@ -128,7 +128,7 @@ pub async fn file_form(me: Me, state: web::Data<AppState>, id: web::Path<String>
         me.caller.require(persons::CARE_ROLES)?;
     }
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let person = persons::get(&mut conn, &me.caller, &state.pii, id, None).await?;
     let key = Uuid::new_v4().to_string();
     let content = view::file_form(&me, &person, &key, None);
@@ -144,7 +144,7 @@ pub async fn file(me: Me, state: web::Data<AppState>, id: web::Path<String>, for
     let id = path_id(&id)?;
     let key = form.get("idempotency_key").map(str::to_string);
     let body = form.body(&[("person_id", Value::from(id.to_string()))]);
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     match file_once(&mut conn, &me, &body, key).await {
         Ok(need) => Ok(see_other(&format!("/needs/{need}?done=file"), &[])),
         Err(e) if view::shown_in_page(&e) => {

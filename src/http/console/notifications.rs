@@ -26,7 +26,7 @@ pub async fn page(me: Me, state: web::Data<AppState>, q: web::Query<Params>) -> 
         limit: Some(50),
         cursor: q.into_inner().cursor,
     };
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let out = svc::list(&mut conn, &me.caller, query).await?;
     let content = view(&me, &out);
     Ok(html(
@@ -77,7 +77,7 @@ fn view(me: &Me, out: &NotificationsOut) -> Markup {
 pub async fn read(me: Me, state: web::Data<AppState>, id: web::Path<String>, form: Form) -> Html {
     me.check(&form)?;
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     svc::read(&mut conn, &me.caller, id).await?;
     Ok(see_other("/notifications", &[]))
 }
@@ -85,7 +85,7 @@ pub async fn read(me: Me, state: web::Data<AppState>, id: web::Path<String>, for
 /// `POST /notifications/read-all`: marks every notification read.
 pub async fn read_all(me: Me, state: web::Data<AppState>, form: Form) -> Html {
     me.check(&form)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     svc::read_all(&mut conn, &me.caller).await?;
     Ok(see_other("/notifications", &[]))
 }

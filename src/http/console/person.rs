@@ -46,7 +46,7 @@ pub(super) async fn show(
     notice: Notice,
     status: StatusCode,
 ) -> Html {
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(state).await?;
     let p = load(&mut conn, me, &state.pii, id, false).await?;
     Ok(html(status, view::page(me, &p, notice, &[], None)))
 }
@@ -56,7 +56,7 @@ pub(super) async fn show(
 pub async fn reveal(me: Me, state: web::Data<AppState>, id: web::Path<String>, form: Form) -> Html {
     me.check(&form)?;
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let p = load(&mut conn, &me, &state.pii, id, true).await?;
     let notice = Notice::Done("已显示完整身份证号。此次查看已记入审计日志。".into());
     Ok(html(StatusCode::OK, view::page(&me, &p, notice, &[], None)))
@@ -66,7 +66,7 @@ pub async fn reveal(me: Me, state: web::Data<AppState>, id: web::Path<String>, f
 pub async fn visit(me: Me, state: web::Data<AppState>, id: web::Path<String>, form: Form) -> Html {
     me.check(&form)?;
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let body = visit_body(&form, &me);
     let made = visits::create(&mut conn, &me.caller, id, || needs::RawBody::parse(&body));
     let errors = match made.await {
@@ -95,7 +95,7 @@ fn visit_body(form: &Form, me: &Me) -> FormBody {
 pub async fn group_form(me: Me, state: web::Data<AppState>, id: web::Path<String>) -> Html {
     me.caller.require(svc::CARE_ROLES)?;
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let p = load(&mut conn, &me, &state.pii, id, false).await?;
     let choices = town_helpers(&mut conn, &me, &p).await?;
     let content = view::group_form(&me, &p, &choices, &[], None);
@@ -114,7 +114,7 @@ pub async fn set_group(
 ) -> Html {
     me.check(&form)?;
     let id = path_id(&id)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let body = form.body(&[]);
     let put = groups::put(&mut conn, &me.caller, id, || needs::RawBody::parse(&body));
     let errors: Vec<FieldError> = match put.await {

@@ -60,7 +60,7 @@ fn query(q: Option<String>, limit: i64, cursor: Option<String>) -> PersonQuery {
 pub async fn search(me: Me, state: web::Data<AppState>, q: web::Query<Search>) -> Html {
     let Search { q, cursor } = q.into_inner();
     let page = Page::new(Some(20), cursor.as_deref())?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let query = query(q.clone(), 20, cursor.clone());
     let rows = svc::list(
         &mut conn,
@@ -126,7 +126,7 @@ async fn villages(conn: &mut AsyncPgConnection, me: &Me) -> Result<Vec<(String, 
 /// `GET /persons/new`: the registration form (403 for a role that may not register).
 pub async fn new_form(me: Me, state: web::Data<AppState>) -> Html {
     me.caller.require(CARE_ROLES)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let villages = villages(&mut conn, &me).await?;
     let content = register_view(&me, &Fields::new("person"), &villages);
     Ok(html(
@@ -138,7 +138,7 @@ pub async fn new_form(me: Me, state: web::Data<AppState>) -> Html {
 /// `POST /persons/new`: registers the person (the API's checks, errors shown by their fields).
 pub async fn create(me: Me, state: web::Data<AppState>, form: Form) -> Html {
     me.check(&form)?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let body = form.body(&[]);
     let made = svc::create(&mut conn, &me.caller, &state.pii, || {
         crate::service::needs::RawBody::parse(&body)

@@ -67,7 +67,7 @@ pub async fn sla(me: Me, state: web::Data<AppState>, q: web::Query<Params>) -> H
 /// The report as a page, or as the API's workbook when `format=xlsx`.
 async fn answer(me: Me, state: web::Data<AppState>, q: Params, kind: Kind) -> Html {
     let rq = q.query()?;
-    let mut conn = state.conn().await?;
+    let mut conn = me.conn(&state).await?;
     let report = figures(&mut conn, &me, &rq, kind).await?;
     if rq.format.is_some() {
         return Ok(download(&report)?);

@@ -10,7 +10,7 @@ use super::{Refusal, Settings};
 use crate::auth::sessions::{self, same_secret, COOKIE};
 use crate::auth::Caller;
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{AppState, Held};
 use crate::service::{city, notifications};
 
 /// The signed-in user of a console request, with what every page shows of it: the session's
@@ -26,12 +26,20 @@ pub struct Me {
     pub tz: Tz,
     /// This request's path (the navigation marks where the user is).
     pub path: String,
+    /// The connection the session was resumed on, for the page's use case.
+    conn: Held,
 }
 
 impl Me {
     /// Refuses a form that does not carry this session's CSRF token (403, nothing done).
     pub fn check(&self, form: &Form) -> Result<(), Refusal> {
         self.check_token(form.get("csrf"))
+    }
+
+    /// The request's connection for the page's use case (the one the session was resumed on,
+    /// the first time; a pooled one after).
+    pub async fn conn(&self, state: &AppState) -> crate::error::Result<crate::db::DbConn> {
+        self.conn.take(state).await
     }
 
     /// Refuses a CSRF token that is not this session's (a multipart form's hidden field).
@@ -60,10 +68,11 @@ impl FromRequest for Me {
         Box::pin(async move {
             let state = state.ok_or_else(|| Refusal::Failed(Error::internal("no app state")))?;
             let token = token.ok_or(Refusal::SignIn(back.clone()))?;
-            let mut conn = state.conn().await?;
-            let session = sessions::resume(&mut conn, &token, state.console.idle)
-                .await?
-                .ok_or(Refusal::SignIn(back))?;
+            let idle = state.console.idle;
+            let (session, mut conn) = state
+                .read_with_retry(async |conn| sessions::resume(conn, &token, idle).await)
+                .await?;
+            let session = session.ok_or(Refusal::SignIn(back))?;
             let unread = notifications::unread(&mut conn, &session.caller).await?;
             let tz = city::time_zone(&mut conn, &session.caller).await?;
             Ok(Me {
@@ -72,6 +81,7 @@ impl FromRequest for Me {
                 unread,
                 tz,
                 path,
+                conn: Held::new(conn),
             })
         })
     }
