@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import glob
 import http.client
+import urllib.parse
 import json
 import os
 import random
@@ -61,6 +62,11 @@ ENDPOINTS = {
     "person": ("GET /persons/{id}", "person.sql", False),
     "coverage": ("GET /reports/coverage (city)", "coverage.sql", False),
     "sla": ("GET /reports/sla (city)", "sla.sql", False),
+    # the console's pages (server-rendered HTML behind a session cookie), for the inbox's callers;
+    # compared with the JSON inbox (console ÷ JSON in the table) and, the 待办 page, with the
+    # inbox's own SQL; a need page has no pgbench script of its own
+    "console_inbox": ("GET / (待办 page, console)", "inbox.sql", False),
+    "console_need": ("GET /needs/{id} (a need's page, console)", None, False),
 }
 
 EVENT_HASH = "\\x" + "ab" * 32
@@ -187,6 +193,28 @@ def login(port, username):
     if r.status != 200:
         raise SystemExit(f"login {username}: {r.status} {body[:300]!r}")
     return json.loads(body)["access_token"]
+
+
+def console_login(port, username):
+    """Signs in through the console's form: its own CSRF cookie and field, then the session
+    cookie (`zhucan_session=…`)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/login", headers={"accept": "text/html"})
+    r = c.getresponse()
+    page = r.read().decode()
+    login_cookie = next((v.split(";")[0] for k, v in r.getheaders() if k.lower() == "set-cookie"
+                         and v.startswith("zhucan_login=")), "")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrf": csrf, "username": username, "password": PASSWORD})
+    c.request("POST", "/login", body=form, headers={"content-type": "application/x-www-form-urlencoded",
+                                                    "cookie": login_cookie, "accept": "text/html"})
+    r = c.getresponse()
+    r.read()
+    session = next((v.split(";")[0] for k, v in r.getheaders() if k.lower() == "set-cookie"
+                    and v.startswith("zhucan_session=")), None)
+    if r.status != 303 or not session:
+        raise SystemExit(f"console sign-in {username}: {r.status}")
+    return session
 
 
 def http_call(port, method, path, token, body=None, headers=None):
@@ -504,6 +532,17 @@ def read_lines(pg, d, ep, tokens, batch=None):
                     json.dumps({"person_id": p, "category": "rehabilitation", "description": "bench", "confirm_duplicate": True})) for u, p in rows]
     if ep in ("coverage", "sla"):
         return [req("GET", f"/api/v1/reports/{ep}?org_unit_id={d.city}", tokens[d.admin[0]])] * 4
+    if ep in ("console_inbox", "console_need"):
+        rows = pg.run("SELECT user_id, page[1] FROM bench.inbox_t ORDER BY k")
+        out = []
+        for u, first in rows:
+            if ep == "console_need" and not first:
+                continue
+            path = "/" if ep == "console_inbox" else f"/needs/{first}"
+            out.append(f"GET\t{path}\tCookie: {tokens[u]} | Accept: text/html\t")
+        out = out * max(1, 200 // max(1, len(out)))
+        random.shuffle(out)
+        return out
     if ep in ("accept", "escalate"):
         rows = pg.run(f"SELECT user_id, need_id FROM bench.act_t WHERE batch = {batch} ORDER BY k")
         body = "{}" if ep == "accept" else json.dumps({"reason": "bench"})
@@ -523,7 +562,7 @@ def users_for(d, ep):
         return [d.admin[1]], {d.admin[1]: d.admin[0]}
     if ep in ("file", "escalate"):
         return [v[4] for v in d.villages], {v[4]: v[3] for v in d.villages}
-    if ep == "inbox":
+    if ep in ("inbox", "console_inbox", "console_need"):
         us = [(t[3], t[2]) for t in d.towns] + [(v[4], v[3]) for v in d.inbox_villages]
         return [n for n, _ in us], dict(us)
     return [t[3] for t in d.towns], {t[3]: t[2] for t in d.towns}
@@ -543,7 +582,8 @@ def bench_endpoint(ctx, ep):
     what, script, consuming = ENDPOINTS[ep]
     log(f"== {ep}: {what}")
     names, ids = users_for(d, ep)
-    tokens = {ids[n]: login(srv.port, n) for n in names}
+    sign_in = console_login if ep.startswith("console_") else login
+    tokens = {ids[n]: sign_in(srv.port, n) for n in names}
     defines = {"user_id": d.admin[0], "city_id": d.city, "hash": EVENT_HASH, "n": 0, "nclients": a.clients}
     now = dt.datetime.now(dt.timezone.utc)
     defines["since"] = (now - dt.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -555,11 +595,12 @@ def bench_endpoint(ctx, ep):
     # the SLA summary's local days (sla_event_daily.day): 1 January to today, inclusive
     defines["from_day"] = f"{local.year}-01-01"
     defines["to_day"] = local.strftime("%Y-%m-%d")
-    lookup_rows = {"inbox": ctx["lookups"]["inbox"], "person": ctx["lookups"]["person"], "queue_first": ctx["lookups"]["queue"],
+    lookup_rows = {"inbox": ctx["lookups"]["inbox"], "console_inbox": ctx["lookups"]["inbox"],
+                   "person": ctx["lookups"]["person"], "queue_first": ctx["lookups"]["queue"],
                    "queue_deep": ctx["lookups"]["queue"], "file": ctx["lookups"]["file"]}
     if ep in lookup_rows:
         defines["rows"] = lookup_rows[ep]
-    script_path = os.path.join(SQL_DIR, script)
+    script_path = os.path.join(SQL_DIR, script) if script else None
     src_rows = setup_act_source(pg, d, ep) if consuming else 0
     ctx.setdefault("batch", 0)
     rate = ctx["rate_guess"]
@@ -573,6 +614,9 @@ def bench_endpoint(ctx, ep):
         return ctx["batch"], m
 
     def pg_phase(seconds):
+        if script_path is None:
+            return {"tps": None, "failed": 0, "aborted": False, "p50_us": None, "p95_us": None,
+                    "p99_us": None, "p999_us": None}
         defs = dict(defines)
         b = None
         if consuming:
@@ -607,16 +651,16 @@ def bench_endpoint(ctx, ep):
         before = pg_phase(ctx["seconds"])
         api = api_phase(ctx["seconds"])
         after = pg_phase(ctx["seconds"])
-        pgb = (before["tps"] + after["tps"]) / 2
+        pgb = (before["tps"] + after["tps"]) / 2 if before["tps"] is not None else None
         rnd = {"pg_before": before, "api": api, "pg_after": after, "pg_tps": pgb,
                "ratio": api["rps"] / pgb if pgb else None}
-        log(f"   round {i + 1}: pgbench {before['tps']:.0f} / API {api['rps']:.0f} / pgbench {after['tps']:.0f} tps"
+        log(f"   round {i + 1}: pgbench {before['tps'] or 0:.0f} / API {api['rps']:.0f} / pgbench {after['tps'] or 0:.0f} tps"
             f"  (API p99 {api['p99_us'] / 1000:.1f} ms, {api['cpu_ms_per_req'] or 0:.3f} ms CPU/req,"
             f" errors {api['failed']}, overrun {api['overrun']})")
         rounds.append(rnd)
     # the lookup's own cost: the bench-only statement alone, at the same concurrency
     lookup = None
-    if ep in lookup_rows or consuming:
+    if script_path and (ep in lookup_rows or consuming):
         lk = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
         with open(script_path) as f:
             head = []
@@ -644,7 +688,7 @@ def bench_endpoint(ctx, ep):
         "pg_tps": pg_tps,
         "pg_tps_corrected": corrected,
         "lookup_tps": lookup["tps"] if lookup else None,
-        "ratio": median([r["ratio"] for r in rounds]),
+        "ratio": median([r["ratio"] for r in rounds]) if pg_tps else None,
         "ratio_corrected": (median([r["api"]["rps"] for r in rounds]) / corrected) if corrected else None,
         "api_p50_ms": median([r["api"]["p50_us"] for r in rounds]) / 1000,
         "api_p95_ms": median([r["api"]["p95_us"] for r in rounds]) / 1000,
@@ -884,6 +928,10 @@ def soak(ctx, minutes, clients):
     q2 = read_lines(pg, d, "queue_deep", toks)
     fl = read_lines(pg, d, "file", toks)
     ib = read_lines(pg, d, "inbox", toks)
+    # the console's pages, behind session cookies of the inbox's callers
+    names, ids = users_for(d, "console_inbox")
+    cookies = {ids[n]: console_login(srv.port, n) for n in names}
+    cs = read_lines(pg, d, "console_inbox", cookies) + read_lines(pg, d, "console_need", cookies)
     # comments on needs of the sampled towns: writes that append events without consuming state
     rows = pg.run("SELECT q.user_id, n.id FROM bench.queue_t q JOIN LATERAL (SELECT id FROM needs WHERE town_id = q.town_id "
                   "ORDER BY random() LIMIT 500) n ON true")
@@ -891,10 +939,10 @@ def soak(ctx, minutes, clients):
     n = len(lines)
     mix = lines[: int(n)] + (q1 * (1 + n // 2 // max(1, len(q1))))[: n // 2] + (q2 * (1 + n // 4 // max(1, len(q2))))[: n // 4] \
         + (fl * (1 + n // 4 // max(1, len(fl))))[: n // 4] + (cm * (1 + n // 4 // max(1, len(cm))))[: n // 4] \
-        + (ib * (1 + n // 4 // max(1, len(ib))))[: n // 4]
+        + (ib * (1 + n // 4 // max(1, len(ib))))[: n // 4] + (cs * (1 + n // 4 // max(1, len(cs))))[: n // 4]
     random.shuffle(mix)
     log(f"== soak: {minutes} min at {clients} clients, {len(mix)} distinct requests "
-        "(person 40%, queue first 20%, deep 10%, file 10%, comment 10%, inbox 10%)")
+        "(person 36%, queue first 18%, deep 9%, file 9%, comment 9%, inbox 9%, console pages 9%)")
     samples = []
     stop = [False]
 
@@ -941,6 +989,11 @@ def table(results):
             f"{r['api_p50_ms']:.1f} / {r['api_p95_ms']:.1f} / {r['api_p99_ms']:.1f} / {r['api_p999_ms']:.1f} | "
             f"{r['pg_p50_ms']:.1f} / {r['pg_p95_ms']:.1f} / {r['pg_p99_ms']:.1f} / {r['pg_p999_ms']:.1f} | {r['peak_rss_mb']:.1f} | "
             f"{fmt(r['cpu_ms_per_req'], 3)} | {r['api_failed']} / {r['pg_failed']} |")
+    by = {r["endpoint"]: r for r in results}
+    if "inbox" in by and any(k in by for k in ("console_inbox", "console_need")):
+        out.append("")
+        out.append("Console pages ÷ the JSON inbox (requests/s, same run): " + "; ".join(
+            f"{k} {by[k]['api_rps'] / by['inbox']['api_rps']:.2f}×" for k in ("console_inbox", "console_need") if k in by))
     return "\n".join(out)
 
 
