@@ -226,6 +226,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             crate::db::migrate(&url).await?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
             crate::db::queries::login_limits::prune(&mut conn).await?;
+            crate::db::queries::reports::merge_needs_daily(&mut conn).await?;
             let report = crate::service::sweep::sweep(&mut conn)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -7,8 +7,9 @@ const OBJECT_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 
 /// Runs the SLA sweeper every `interval` (none when zero). Each pass claims rows with
 /// `SKIP LOCKED`, so several servers (or a server and `zhucan sweep`) may run it at once. It
-/// also deletes the sign-in limits' expired counts and the console sessions that ended, and
-/// once an hour the attachment objects no row names (older than the grace period).
+/// also deletes the sign-in limits' expired counts and the console sessions that ended, merges
+/// the needs report's summary deltas, and once an hour deletes the attachment objects no row
+/// names (older than the grace period).
 pub fn spawn_sweeper(
     pool: DbPool,
     objects: std::sync::Arc<crate::db::objects::Objects>,
@@ -52,6 +53,11 @@ pub fn spawn_sweeper(
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "attachments: orphan sweep failed"),
                 }
+            }
+            match crate::db::queries::reports::merge_needs_daily(&mut conn).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "needs summary: deltas merged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "needs summary: merging failed"),
             }
             match crate::service::sweep::sweep(&mut conn).await {
                 Ok(r) if r.auto_escalated + r.breached + r.handovers > 0 => {

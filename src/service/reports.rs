@@ -374,32 +374,17 @@ pub async fn needs(
 ) -> Result<Report> {
     let pre = Preamble::resolve(conn, caller, rq).await?;
     let columns = needs_columns();
-    // two index range scans (filed in the period; closed in the period), grouped by the
-    // dimensions; the pivot into columns happens here
-    let filed = q::needs_filed(conn, &pre.unit, pre.start, pre.end).await?;
-    let closed = q::needs_closed(conn, &pre.unit, pre.start, pre.end).await?;
-    let keys: Vec<&str> = columns.iter().map(|c| c.key.as_str()).collect();
+    // the maintained summary (needs_daily): a few rows per village and day of the period, each
+    // already the counts in the columns' order
+    let rows = q::needs_daily(conn, &pre.unit, pre.from, pre.to).await?;
+    let width = columns.len();
     let values = |g: Option<Uuid>, all: bool| -> Vec<Value> {
-        let mut counts = vec![0i64; keys.len()];
-        for r in filed.iter().filter(|r| all || r.grp == g) {
-            counts[0] += r.n;
-            let lp = r.lp.as_deref().unwrap_or("untriaged");
-            for k in [
-                format!("by_state.{}", r.state),
-                format!("by_loop.{lp}"),
-                format!("by_level.{}", r.level),
-                format!("by_category.{}", r.category),
-            ] {
-                if let Some(i) = keys.iter().position(|x| *x == k) {
-                    counts[i] += r.n;
-                }
+        let mut counts = vec![0i64; width];
+        for r in rows.iter().filter(|r| all || r.grp == g) {
+            for (c, n) in counts.iter_mut().zip(&r.counts) {
+                *c += n;
             }
         }
-        counts[1] = closed
-            .iter()
-            .filter(|c| all || c.grp == g)
-            .map(|c| c.n)
-            .sum();
         counts.into_iter().map(|c| json!(c)).collect()
     };
     let totals = values(None, true);
@@ -661,4 +646,27 @@ pub async fn volunteers(
     ];
     let extras = vec![("teams", teams), ("helpers", helpers)];
     Ok(pre.report("volunteers", columns, body, extras))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_needs_summary_columns_are_the_reports_columns_in_order() {
+        let keys: Vec<String> = needs_columns().into_iter().map(|c| c.key).collect();
+        let from_summary: Vec<String> = q::NEEDS_DAILY_COLUMNS
+            .iter()
+            .map(|c| match c.split_once('_') {
+                _ if *c == "filed" => "opened".to_string(),
+                _ if *c == "closed" => "closed".to_string(),
+                Some(("s", w)) => format!("by_state.{w}"),
+                Some(("l", w)) => format!("by_loop.{w}"),
+                Some(("v", w)) => format!("by_level.{w}"),
+                Some(("c", w)) => format!("by_category.{w}"),
+                _ => c.to_string(),
+            })
+            .collect();
+        assert_eq!(keys, from_summary);
+    }
 }

@@ -265,13 +265,13 @@ pub async fn run(
     }
     client.batch_execute("BEGIN").await?;
     let outcome = load(&client, p, pii, password_hash, superuser).await;
-    // the SLA report's event summary is kept by a trigger, which a load does not fire: it is
-    // recomputed from the history in the same transaction
+    // the reports' summaries (the SLA events', the needs') are kept by triggers, which a load
+    // does not fire: they are recomputed from the rows in the same transaction
     let outcome = match outcome {
         Ok(s) => {
-            eprintln!("synthetic: rebuilding the SLA event summary ...");
+            eprintln!("synthetic: rebuilding the SLA event and needs summaries ...");
             client
-                .batch_execute("SELECT sla_event_daily_rebuild()")
+                .batch_execute("SELECT sla_event_daily_rebuild(); SELECT needs_daily_rebuild()")
                 .await
                 .map(|_| s)
                 .map_err(anyhow::Error::from)

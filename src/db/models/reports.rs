@@ -25,8 +25,7 @@ macro_rules! group_row {
 
 group_row!(
     CoverageRow,
-    NeedsRow,
-    ClosedRow,
+    NeedsDailyRow,
     SlaNeedsRow,
     SlaEventsRow,
     FundsRow,
@@ -70,38 +69,15 @@ pub struct AttentionRow {
     pub last_visited_at: Option<DateTime<Utc>>,
 }
 
-/// Needs filed in the period, counted by group and dimensions.
-#[derive(QueryableByName)]
-pub struct NeedsRow {
+/// One child unit's counts of the needs report (from `needs_daily`), in the report's order.
+#[derive(Debug, QueryableByName)]
+pub struct NeedsDailyRow {
     /// The group.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub grp: Option<Uuid>,
-    /// State word.
-    #[diesel(sql_type = Text)]
-    pub state: String,
-    /// Loop word (null: untriaged).
-    #[diesel(sql_type = Nullable<Text>)]
-    pub lp: Option<String>,
-    /// Level word.
-    #[diesel(sql_type = Text)]
-    pub level: String,
-    /// Category word.
-    #[diesel(sql_type = Text)]
-    pub category: String,
-    /// How many.
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
-}
-
-/// Needs closed in the period, by group.
-#[derive(QueryableByName)]
-pub struct ClosedRow {
-    /// The group.
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub grp: Option<Uuid>,
-    /// How many.
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
+    /// Filed, closed, by state, by loop (untriaged last), by level, by category.
+    #[diesel(sql_type = diesel::sql_types::Array<BigInt>)]
+    pub counts: Vec<i64>,
 }
 
 /// SLA figures read from the needs.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::db::models::org::UnitRow;
 use crate::db::models::reports::{
-    AttentionRow, CampaignFiguresRow, ClosedRow, CoverageRow, FundsRow, HoursByRow, NeedsRow,
+    AttentionRow, CampaignFiguresRow, CoverageRow, FundsRow, HoursByRow, NeedsDailyRow,
     SlaEventsRow, SlaNeedsRow, VolunteersRow,
 };
 use crate::db::schema::city_settings;
@@ -66,22 +66,6 @@ fn by_days(
             .bind::<SqlUuid, _>(unit_id)
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
-            .bind::<SqlUuid, _>(city)
-    }
-}
-
-/// Binds `$1` the unit, `$2`/`$3` the instants `[start, end)`, `$4` the city.
-fn by_instants(
-    unit: &UnitRow,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> impl Fn(SqlQuery) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-    let (unit_id, city) = (unit.id, unit.city_id);
-    move |q: SqlQuery| {
-        q.into_boxed()
-            .bind::<SqlUuid, _>(unit_id)
-            .bind::<Timestamptz, _>(start)
-            .bind::<Timestamptz, _>(end)
             .bind::<SqlUuid, _>(city)
     }
 }
@@ -204,35 +188,71 @@ fn needs_grp(unit: &UnitRow) -> String {
         .unwrap_or_else(|| "NULL::uuid".into())
 }
 
-/// Needs filed in `[start, end)`, counted by child unit, state, loop, level and category (one
-/// index range scan; the pivot into columns is the service's).
-pub async fn needs_filed(
+/// The count columns of `needs_daily`, in the needs report's column order.
+pub const NEEDS_DAILY_COLUMNS: &[&str] = &[
+    "filed",
+    "closed",
+    "s_reported",
+    "s_registered",
+    "s_referred",
+    "s_escalated",
+    "s_in_progress",
+    "s_resolved",
+    "s_closed",
+    "s_withdrawn",
+    "l_policy",
+    "l_social",
+    "l_untriaged",
+    "v_village",
+    "v_town",
+    "v_city",
+    "c_rehabilitation",
+    "c_assistive_device",
+    "c_education",
+    "c_employment",
+    "c_allowance",
+    "c_medical",
+    "c_housing",
+    "c_daily_care",
+    "c_culture",
+    "c_legal_aid",
+    "c_other",
+];
+
+/// The needs report's counts from its maintained summary (`needs_daily`, merged rows and the
+/// deltas not merged yet), per child unit, for the local days `from..=to`: needs filed, closed,
+/// then by state, loop (untriaged last), level and category, in the report's column order.
+pub async fn needs_daily(
     conn: &mut AsyncPgConnection,
     unit: &UnitRow,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> QueryResult<Vec<NeedsRow>> {
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<NeedsDailyRow>> {
     let (grp, col) = (needs_grp(unit), unit_column(&unit.kind));
+    let sums: Vec<String> = NEEDS_DAILY_COLUMNS
+        .iter()
+        .map(|c| format!("sum({c})"))
+        .collect();
     let sql = diesel::sql_query(format!(
-        "SELECT {grp} AS grp, state, loop AS lp, level, category, count(*) AS n FROM needs \
-         WHERE city_id = $4 AND {col} = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1, 2, 3, 4, 5"
+        "SELECT {grp} AS grp, ARRAY[{}]::bigint[] AS counts \
+         FROM needs_daily WHERE city_id = $4 AND {col} = $1 AND day >= $2 AND day <= $3 GROUP BY 1",
+        sums.join(", ")
     ));
-    by_instants(unit, start, end)(sql).load(conn).await
+    by_days(unit, from, to)(sql).load(conn).await
 }
 
-/// Needs closed in `[start, end)`, by child unit.
-pub async fn needs_closed(
-    conn: &mut AsyncPgConnection,
-    unit: &UnitRow,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> QueryResult<Vec<ClosedRow>> {
-    let (grp, col) = (needs_grp(unit), unit_column(&unit.kind));
-    let sql = diesel::sql_query(format!(
-        "SELECT {grp} AS grp, count(*) AS n FROM needs \
-         WHERE city_id = $4 AND {col} = $1 AND state = 'closed' AND closed_at >= $2 AND closed_at < $3 GROUP BY 1"
-    ));
-    by_instants(unit, start, end)(sql).load(conn).await
+/// Folds the summary's delta rows into its merged rows (the sweeper, once a minute); answers
+/// how many delta rows it folded.
+pub async fn merge_needs_daily(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Folded {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let r: Folded = diesel::sql_query("SELECT needs_daily_merge() AS n")
+        .get_result(conn)
+        .await?;
+    Ok(r.n)
 }
 
 /// Closure figures of the needs closed in `[start, end)` and those overdue at `now`.
