@@ -64,6 +64,10 @@ pub async fn start(conn: &mut AsyncPgConnection, user: Uuid, idle: Duration) -> 
     Ok(Started { token, csrf })
 }
 
+/// How stale a session's idle deadline may grow before a request moves it: page views within
+/// a minute of each other write nothing.
+pub const TOUCH_EVERY: Duration = Duration::seconds(60);
+
 /// The live session of a cookie's token, kept alive for another `idle`; `None` when there is
 /// none (never was, signed out, idle too long, past its end, or its user may no longer sign in).
 pub async fn resume(
@@ -72,9 +76,14 @@ pub async fn resume(
     idle: Duration,
 ) -> Result<Option<Session>> {
     let now = Utc::now();
-    let Some(row) = q::touch(conn, &token_hash(token), now, now + idle).await? else {
+    let Some(row) = q::live(conn, &token_hash(token), now).await? else {
         return Ok(None);
     };
+    // a page view is a read: the idle deadline is written only when it is more than
+    // TOUCH_EVERY behind where this request would put it (so idleness is counted to the minute)
+    if row.idle_until < now + idle - TOUCH_EVERY {
+        q::extend(conn, row.id, now + idle).await?;
+    }
     let issued = u64::try_from(row.created_at.timestamp()).unwrap_or(0);
     match Caller::load(conn, row.user_id, issued).await {
         Ok(caller) => Ok(Some(Session {

@@ -268,6 +268,17 @@ async fn an_idle_session_ends() {
     let w = world().await;
     let mut b = signed_in(&w, "village_v1").await;
     b.get("/").await.expect(200);
+    // a session in use is kept alive: ten seconds from its end, a page moves it 30 minutes on
+    w.app
+        .sql("UPDATE console_sessions SET idle_until = now() + interval '10 seconds'")
+        .await;
+    b.get("/persons").await.expect(200);
+    let alive = count(
+        &w.app,
+        "SELECT count(*) AS n FROM console_sessions WHERE idle_until > now() + interval '29 minutes'",
+    )
+    .await;
+    assert_eq!(alive, 1, "the idle deadline moved on");
     w.app
         .sql("UPDATE console_sessions SET idle_until = now() - interval '1 second'")
         .await;

@@ -18,6 +18,8 @@ pub struct SessionRow {
     pub csrf_token: String,
     /// Signed in at.
     pub created_at: DateTime<Utc>,
+    /// Ends unless used before.
+    pub idle_until: DateTime<Utc>,
 }
 
 /// A new session.

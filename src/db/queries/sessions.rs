@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
 
 use crate::db::models::sessions::{NewSession, SessionRow};
 use crate::db::schema::console_sessions;
@@ -17,25 +18,38 @@ pub async fn insert(conn: &mut AsyncPgConnection, s: &NewSession<'_>) -> QueryRe
         .map(|_| ())
 }
 
-/// The live session with this token hash, its idle deadline moved to `idle_until` by the same
-/// statement (a session idle past its deadline, or past its absolute end, is not found).
-pub async fn touch(
+/// The live session with this token hash (a session idle past its deadline, or past its
+/// absolute end, is not found).
+pub async fn live(
     conn: &mut AsyncPgConnection,
     hash: &[u8],
     now: DateTime<Utc>,
-    idle_until: DateTime<Utc>,
 ) -> QueryResult<Option<SessionRow>> {
+    console_sessions::table
+        .filter(console_sessions::token_hash.eq(hash))
+        .filter(console_sessions::idle_until.gt(now))
+        .filter(console_sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Moves a live session's idle deadline to `idle_until` (never back).
+pub async fn extend(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    idle_until: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::update(
         console_sessions::table
-            .filter(console_sessions::token_hash.eq(hash))
-            .filter(console_sessions::idle_until.gt(now))
-            .filter(console_sessions::expires_at.gt(now)),
+            .filter(console_sessions::id.eq(id))
+            .filter(console_sessions::idle_until.lt(idle_until)),
     )
     .set(console_sessions::idle_until.eq(idle_until))
-    .returning(SessionRow::as_returning())
-    .get_result(conn)
+    .execute(conn)
     .await
-    .optional()
+    .map(|_| ())
 }
 
 /// Deletes the session with this token hash (signing out); whether there was one.
