@@ -54,6 +54,12 @@ SCALES = {
 # desks, so after them it would measure the harness's leftovers rather than the city's desks.
 ENDPOINTS = {
     "inbox": ("GET /inbox (first page and counts)", "inbox.sql", False),
+    # the console's pages (server-rendered HTML behind a session cookie), for the inbox's callers,
+    # right after the JSON inbox and before the writes grow the same desks: compared with it
+    # (console ÷ JSON in the table) and, the 待办 page, with the inbox's own SQL; a need page has
+    # no pgbench script of its own
+    "console_inbox": ("GET / (待办 page, console)", "inbox.sql", False),
+    "console_need": ("GET /needs/{id} (a need's page, console)", None, False),
     "file": ("POST /needs", "file.sql", False),
     "accept": ("POST /needs/{id}/actions/accept", "accept.sql", True),
     "escalate": ("POST /needs/{id}/actions/escalate", "escalate.sql", True),
@@ -62,11 +68,6 @@ ENDPOINTS = {
     "person": ("GET /persons/{id}", "person.sql", False),
     "coverage": ("GET /reports/coverage (city)", "coverage.sql", False),
     "sla": ("GET /reports/sla (city)", "sla.sql", False),
-    # the console's pages (server-rendered HTML behind a session cookie), for the inbox's callers;
-    # compared with the JSON inbox (console ÷ JSON in the table) and, the 待办 page, with the
-    # inbox's own SQL; a need page has no pgbench script of its own
-    "console_inbox": ("GET / (待办 page, console)", "inbox.sql", False),
-    "console_need": ("GET /needs/{id} (a need's page, console)", None, False),
 }
 
 EVENT_HASH = "\\x" + "ab" * 32
