@@ -978,17 +978,7 @@ async fn send(ctx: &Ctx, req: &Req, subject: &str) -> Resp {
         if let Some(t) = &token {
             r = r.bearer_auth(t);
         }
-        let res = r.send().await.expect("send");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        return Resp {
-            status,
-            headers,
-            body,
-            text,
-        };
+        return Resp::of(r.send().await.expect("send")).await;
     }
     let hdrs: Vec<(&str, &str)> = req
         .headers

@@ -164,6 +164,20 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// An answer read whole: status, headers, text and its JSON (Null when none).
+    pub async fn of(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
@@ -282,17 +296,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp::of(req.send().await.expect("request")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
@@ -777,16 +781,7 @@ pub async fn post_raw(w: &World, path: &str, who: &str, content_type: &str, body
         .send()
         .await
         .expect("send");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-        text,
-    }
+    Resp::of(res).await
 }
 
 /// Uploads `content` as the multipart field `file`.

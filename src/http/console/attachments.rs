@@ -198,11 +198,8 @@ pub async fn to_need(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Html {
-    let id = path_id(&id)?;
-    match receive(&req, &me, &state, Parent::Need(id), payload).await? {
-        None => Ok(see_other(&format!("/needs/{id}?done=attach"), &[])),
-        Some((code, notice)) => super::needs::show(&me, &state, id, notice, code).await,
-    }
+    let parent = Parent::Need(path_id(&id)?);
+    upload(&req, &me, &state, parent, payload).await
 }
 
 /// `POST /persons/{id}/attachments`: attaches a file to a person, then back to its page.
@@ -213,10 +210,28 @@ pub async fn to_person(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Html {
-    let id = path_id(&id)?;
-    match receive(&req, &me, &state, Parent::Person(id), payload).await? {
-        None => Ok(see_other(&format!("/persons/{id}?done=attach"), &[])),
-        Some((code, notice)) => super::person::show(&me, &state, id, notice, code).await,
+    let parent = Parent::Person(path_id(&id)?);
+    upload(&req, &me, &state, parent, payload).await
+}
+
+/// An upload from a parent's page: back to that page (303), or the page with why it came back.
+async fn upload(
+    req: &HttpRequest,
+    me: &Me,
+    state: &AppState,
+    parent: Parent,
+    payload: web::Payload,
+) -> Html {
+    let refused = receive(req, me, state, parent, payload).await?;
+    match (parent, refused) {
+        (Parent::Need(id), None) => Ok(see_other(&format!("/needs/{id}?done=attach"), &[])),
+        (Parent::Person(id), None) => Ok(see_other(&format!("/persons/{id}?done=attach"), &[])),
+        (Parent::Need(id), Some((code, notice))) => {
+            super::needs::show(me, state, id, notice, code).await
+        }
+        (Parent::Person(id), Some((code, notice))) => {
+            super::person::show(me, state, id, notice, code).await
+        }
     }
 }
 
