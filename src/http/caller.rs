@@ -55,15 +55,11 @@ impl FromRequest for Caller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bearer = bearer(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let bearer = bearer?;
-            let state = state.ok_or_else(|| AppError::internal("no app state"))?;
-            let mut conn = state.conn().await?;
-            Caller::load(&mut conn, bearer.user_id, bearer.issued_at).await
-        })
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // loaded as a handler's context is (its first read retried once); the connection goes
+        // back to the pool with the context
+        let ctx = Ctx::from_request(req, payload);
+        Box::pin(async move { Ok(ctx.await?.caller) })
     }
 }
 
