@@ -10,13 +10,32 @@ Sign-in is rate limited per address (30 a minute) and the fuzzer also posts to /
 429 is waited out (Retry-After) rather than failing the run.
 """
 
+import ast
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import schemathesis
+
+# CPython 3.11 keeps the AST constructor's recursion depth in state shared by all threads
+# (python/cpython gh-106905): two workers calling ast.parse at once — hypothesis parses source
+# files to describe its lambdas — can end one run with "SystemError: AST constructor recursion
+# depth mismatch", an error in the fuzzer, not a finding about the API (seen once in CI, as
+# city_admin on POST /auth/login). One lock around ast.parse keeps the parses one at a time;
+# it costs nothing measurable (hypothesis caches each file's parse).
+_ast_parse = ast.parse
+_ast_lock = threading.Lock()
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _ast_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 
 def sign_in(base: str, username: str, password: str) -> str:
