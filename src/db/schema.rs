@@ -419,6 +419,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The needs summary's merged counts per town and day (a whole city's needs report).
+    needs_daily_town (city_id, town_id, day) {
+        city_id -> Uuid,
+        town_id -> Uuid,
+        day -> Date,
+        filed -> Int4,
+        closed -> Int4,
+        s_reported -> Int4,
+        s_registered -> Int4,
+        s_referred -> Int4,
+        s_escalated -> Int4,
+        s_in_progress -> Int4,
+        s_resolved -> Int4,
+        s_closed -> Int4,
+        s_withdrawn -> Int4,
+        l_policy -> Int4,
+        l_social -> Int4,
+        l_untriaged -> Int4,
+        v_village -> Int4,
+        v_town -> Int4,
+        v_city -> Int4,
+        c_rehabilitation -> Int4,
+        c_assistive_device -> Int4,
+        c_education -> Int4,
+        c_employment -> Int4,
+        c_allowance -> Int4,
+        c_medical -> Int4,
+        c_housing -> Int4,
+        c_daily_care -> Int4,
+        c_culture -> Int4,
+        c_legal_aid -> Int4,
+        c_other -> Int4,
+    }
+}
+
+diesel::table! {
     sla_event_daily (city_id, village_id, day) {
         city_id -> Uuid,
         town_id -> Uuid,
@@ -541,6 +577,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     need_events,
     need_notices,
     needs_daily,
+    needs_daily_town,
     needs,
     notifications,
     login_failures,

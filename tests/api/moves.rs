@@ -384,6 +384,45 @@ async fn reports_count_moved_needs_where_they_now_are_and_the_summary_equals_a_r
     // the sweeper it is the same, and so is the report
     let kept = needs_summary(&w).await;
     assert!(!kept.is_empty());
+    // a whole city's report reads the per-town rollup and the deltas: its row for the town is
+    // the town's own totals, before the merge (deltas only), after it and after a rebuild
+    let town_in_city = || {
+        let w = &w;
+        async move {
+            let city = w
+                .app
+                .get(
+                    &format!("/reports/needs?org_unit_id={}", w.unit("city_a")),
+                    w.tok("admin_a"),
+                )
+                .await
+                .expect(200)
+                .clone();
+            let mut row = city["children"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|row| row["org_unit"]["id"] == w.unit("t1").to_string())
+                .unwrap_or_default();
+            if let Some(o) = row.as_object_mut() {
+                o.remove("org_unit");
+            }
+            let town = w
+                .app
+                .get(
+                    &format!("/reports/needs?org_unit_id={}", w.unit("t1")),
+                    w.tok("admin_a"),
+                )
+                .await
+                .expect(200)
+                .clone();
+            (row, town["totals"].clone())
+        }
+    };
+    let (in_city, town) = town_in_city().await;
+    assert_eq!(in_city, town, "the city's row for T1 from deltas");
+    assert_eq!(town["opened"], 2, "{town}");
     let v2 = report("needs", "v2").await;
     // the returned need is registered again, the unsatisfied follow-up reopened the other
     assert_eq!(
@@ -398,6 +437,14 @@ async fn reports_count_moved_needs_where_they_now_are_and_the_summary_equals_a_r
     );
     w.app.sql("SELECT needs_daily_merge()").await;
     assert_eq!(kept, needs_summary(&w).await, "merged");
+    let (in_city, merged_town) = town_in_city().await;
+    assert_eq!(
+        in_city, merged_town,
+        "the city's row for T1 from the rollup"
+    );
+    assert_eq!(merged_town, town, "the town's totals, merged");
+    let rollup = town_rollup(&w).await;
+    assert!(!rollup.is_empty());
     assert_eq!(
         report("needs", "v2").await,
         v2,
@@ -405,11 +452,32 @@ async fn reports_count_moved_needs_where_they_now_are_and_the_summary_equals_a_r
     );
     w.app.sql("SELECT needs_daily_rebuild()").await;
     assert_eq!(kept, needs_summary(&w).await, "rebuilt");
+    assert_eq!(
+        rollup,
+        town_rollup(&w).await,
+        "the town rollup equals a rebuild"
+    );
+    assert_eq!(
+        town_in_city().await,
+        (town.clone(), town),
+        "after a rebuild"
+    );
     assert_eq!(report("needs", "v2").await, v2, "the report from a rebuild");
+}
+
+/// The needs summary's per-town rollup per town and day, as text.
+async fn town_rollup(w: &World) -> Vec<String> {
+    summary_rows(w, "town_id", "needs_daily_town").await
 }
 
 /// The needs summary per village and day, deltas and merged rows summed, as text.
 async fn needs_summary(w: &World) -> Vec<String> {
+    summary_rows(w, "village_id", "needs_daily").await
+}
+
+/// A summary table's rows per unit and day, summed over its rows, as text (days that count
+/// nothing left out, as a rebuild leaves them out).
+async fn summary_rows(w: &World, unit: &str, table: &str) -> Vec<String> {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Row {
@@ -422,8 +490,8 @@ async fn needs_summary(w: &World) -> Vec<String> {
         .collect();
     let mut db = w.app.db().await;
     diesel::sql_query(format!(
-        "SELECT concat_ws(' ', village_id, day, {}) AS r FROM needs_daily \
-         GROUP BY village_id, day HAVING {} ORDER BY village_id, day",
+        "SELECT concat_ws(' ', {unit}, day, {}) AS r FROM {table} \
+         GROUP BY {unit}, day HAVING {} ORDER BY {unit}, day",
         sums.join(", "),
         sums.iter()
             .map(|s| format!("{s} <> 0"))
