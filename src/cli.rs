@@ -328,7 +328,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let pool = crate::server::pool(&config, &url)?;
-    let state = crate::server::state(&config, pool)?;
+    let state = crate::server::state(&config, &url, pool)?;
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
     let sweeper = crate::jobs::sweeper::spawn_sweeper(
         state.pool.clone(),

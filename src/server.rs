@@ -9,10 +9,21 @@ use crate::db::{self, DbPool, SessionLimits};
 use crate::http::AppState;
 use secrecy::ExposeSecret;
 
-/// Builds the shared state from configuration and a pool (opening the attachments' store).
-pub fn state(config: &Config, pool: DbPool) -> anyhow::Result<web::Data<AppState>> {
+/// Builds the shared state from configuration, the database's URL and the background tasks'
+/// pool (opening the attachments' store). Requests draw from a pool per HTTP worker thread, each
+/// `DB_POOL_SIZE / workers` (rounded up) connections, made on the worker's first request.
+pub fn state(config: &Config, url: &str, pool: DbPool) -> anyhow::Result<web::Data<AppState>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let share = config.pool_size.div_ceil(workers).max(1);
+    let (wait, limits, recycle) = (config.pool_wait, limits(config), config.pool_recycle);
+    let url = url.to_string();
     Ok(web::Data::new(AppState {
         pool,
+        http_pools: db::WorkerPools::new(move || {
+            db::build_pool(&url, share, wait, limits, recycle)
+        }),
         objects: std::sync::Arc::new(crate::db::objects::Objects::open(&config.attachments)?),
         tokens: TokenKeys::new(
             config.jwt_secret.expose_secret().as_bytes(),
@@ -36,13 +47,18 @@ pub fn pool(config: &Config, url: &str) -> anyhow::Result<DbPool> {
         url,
         config.pool_size,
         config.pool_wait,
-        SessionLimits {
-            statement_timeout_ms: config.statement_timeout_ms,
-            lock_timeout_ms: 5_000,
-            idle_in_tx_timeout_ms: 30_000,
-        },
+        limits(config),
         config.pool_recycle,
     )
+}
+
+/// The session limits every pooled connection gets.
+fn limits(config: &Config) -> SessionLimits {
+    SessionLimits {
+        statement_timeout_ms: config.statement_timeout_ms,
+        lock_timeout_ms: 5_000,
+        idle_in_tx_timeout_ms: 30_000,
+    }
 }
 
 /// A running server: its address and a handle to stop it.

@@ -112,6 +112,49 @@ pub fn build_pool(
     Ok(pool)
 }
 
+/// The HTTP server's pools: one per worker thread, made on its first request, each with its share
+/// of the configured size. A connection's driver task runs on the runtime that opened it; with one
+/// shared pool a worker drew connections opened on the other worker or on the background runtime,
+/// and every statement went to that thread and back (futex and eventfd wake-ups, thread switches).
+/// With a pool per worker each statement stays on the thread that sent it.
+pub struct WorkerPools {
+    make: Box<dyn Fn() -> anyhow::Result<DbPool> + Send + Sync>,
+    pools: thread_local::ThreadLocal<DbPool>,
+}
+
+impl WorkerPools {
+    /// Pools made by `make` on first use in each thread.
+    pub fn new(make: impl Fn() -> anyhow::Result<DbPool> + Send + Sync + 'static) -> Self {
+        WorkerPools {
+            make: Box::new(make),
+            pools: thread_local::ThreadLocal::new(),
+        }
+    }
+
+    /// The calling thread's pool.
+    pub fn get(&self) -> anyhow::Result<&DbPool> {
+        self.pools.get_or_try(|| (self.make)())
+    }
+
+    /// The pools' status summed: connections open, idle, the most allowed, requests waiting.
+    pub fn status(&self) -> deadpool::Status {
+        let mut sum = deadpool::Status {
+            max_size: 0,
+            size: 0,
+            available: 0,
+            waiting: 0,
+        };
+        for p in self.pools.iter() {
+            let s = p.status();
+            sum.max_size += s.max_size;
+            sum.size += s.size;
+            sum.available += s.available;
+            sum.waiting += s.waiting;
+        }
+        sum
+    }
+}
+
 /// Applies pending migrations under an advisory lock (two processes may start at once).
 pub async fn migrate(url: &str) -> anyhow::Result<()> {
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -131,4 +174,38 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
     })
     .await??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy_pool(size: usize) -> anyhow::Result<DbPool> {
+        // nothing connects until a connection is asked for
+        build_pool(
+            "postgres://nobody@127.0.0.1:1/none",
+            size,
+            Duration::from_millis(100),
+            SessionLimits {
+                statement_timeout_ms: 1_000,
+                lock_timeout_ms: 1_000,
+                idle_in_tx_timeout_ms: 1_000,
+            },
+            Recycle::Idle,
+        )
+    }
+
+    #[tokio::test]
+    async fn each_thread_draws_from_its_own_pool_and_the_status_sums_them() -> anyhow::Result<()> {
+        let pools = std::sync::Arc::new(WorkerPools::new(|| lazy_pool(4)));
+        let here = pools.get()? as *const DbPool as usize;
+        assert_eq!(here, pools.get()? as *const DbPool as usize, "the same pool");
+        let p = pools.clone();
+        let there = std::thread::spawn(move || p.get().map(|p| p as *const DbPool as usize))
+            .join()
+            .map_err(|_| anyhow::anyhow!("thread"))??;
+        assert_ne!(here, there, "another thread, another pool");
+        assert_eq!(pools.status().max_size, 8, "two pools of 4");
+        Ok(())
+    }
 }

@@ -23,8 +23,10 @@ use error::{AppError, AppResult};
 
 /// What every handler can reach.
 pub struct AppState {
-    /// The database pool.
+    /// The database pool of the background tasks (sweeper, webhook worker) and the tools.
     pub pool: DbPool,
+    /// The requests' pools: one per HTTP worker thread (`db::WorkerPools`).
+    pub http_pools: crate::db::WorkerPools,
     /// Access-token keys.
     pub tokens: TokenKeys,
     /// Personal-data cipher.
@@ -45,7 +47,11 @@ impl AppState {
     /// A pooled connection, or 503 when the database cannot give one in time.
     pub async fn conn(&self) -> AppResult<DbConn> {
         let asked = Instant::now();
-        let conn = self.pool.get().await;
+        let pool = self
+            .http_pools
+            .get()
+            .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))?;
+        let conn = pool.get().await;
         ::metrics::histogram!("zhucan_db_pool_wait_seconds").record(asked.elapsed().as_secs_f64());
         conn.map_err(AppError::from)
     }

@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::db::DbPool;
 
 /// Latency buckets in seconds: a hot path answers in milliseconds, a report in tens of them.
 const SECONDS: &[f64] = &[
@@ -53,8 +52,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 }
 
 /// The Prometheus text: every metric recorded so far, and the pool's state now.
-pub fn render(pool: &DbPool) -> String {
-    let status = pool.status();
+pub fn render(status: deadpool::Status) -> String {
     metrics::gauge!("zhucan_db_pool_connections", "state" => "size").set(status.size as f64);
     metrics::gauge!("zhucan_db_pool_connections", "state" => "available")
         .set(status.available as f64);

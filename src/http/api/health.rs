@@ -26,7 +26,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(crate::http::prometheus::render(&state.pool))
+        .body(crate::http::prometheus::render(state.http_pools.status()))
 }
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3 document.
