@@ -199,7 +199,11 @@ mod tests {
     async fn each_thread_draws_from_its_own_pool_and_the_status_sums_them() -> anyhow::Result<()> {
         let pools = std::sync::Arc::new(WorkerPools::new(|| lazy_pool(4)));
         let here = pools.get()? as *const DbPool as usize;
-        assert_eq!(here, pools.get()? as *const DbPool as usize, "the same pool");
+        assert_eq!(
+            here,
+            pools.get()? as *const DbPool as usize,
+            "the same pool"
+        );
         let p = pools.clone();
         let there = std::thread::spawn(move || p.get().map(|p| p as *const DbPool as usize))
             .join()
