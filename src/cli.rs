@@ -116,8 +116,10 @@ fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
         .lossy(false)
         .thread_name("zhucan-log")
         .finish(LineBatches::new(std::io::stdout()));
+    // colour codes only for a person at a terminal: a log file or a collector gets plain text
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(writer);
     if json {
         let _ = builder.json().try_init();

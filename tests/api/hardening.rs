@@ -414,44 +414,10 @@ async fn rotating_the_pii_key_re_encrypts_every_row_and_the_old_key_stops_openin
 async fn no_id_number_reaches_the_server_log() {
     let db = fresh_database().await;
     let w = world_in(spawn_app_on(db.clone()).await).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
     let log_path = std::env::temp_dir().join(format!("zhucan-log-{}.txt", uuid::Uuid::new_v4()));
-    let log = std::fs::File::create(&log_path).expect("log file");
-    let err = log.try_clone().expect("log file");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhucan"))
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("SWEEP_INTERVAL_SECS", "0")
-        .env("RUST_LOG", "debug")
-        .env("LOG_FORMAT", "json")
-        .env_remove("JWT_SECRET")
-        .env_remove("PII_KEY")
-        .env_remove("APP_ENV")
-        .stdout(log)
-        .stderr(err)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("serve");
+    let (mut child, port) = serve_logging_to(&db, &log_path, "json").await;
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server came up");
     let tok = w.tok("village_v1");
     let ids: Vec<String> = (41..=44).map(id_number).collect();
     let post = |body: serde_json::Value| {
@@ -528,6 +494,81 @@ async fn no_id_number_reaches_the_server_log() {
             "the hidden digits of an ID number are in the server log"
         );
     }
+}
+
+/// `zhucan serve` on `db` as a child process at debug level, its stdout and stderr going to
+/// `log_path` in `format` (`text` or `json`); answers once `/readyz` does.
+async fn serve_logging_to(
+    db: &str,
+    log_path: &std::path::Path,
+    format: &str,
+) -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let log = std::fs::File::create(log_path).expect("log file");
+    let err = log.try_clone().expect("log file");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhucan"))
+        .arg("serve")
+        .env("DATABASE_URL", db)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("SWEEP_INTERVAL_SECS", "0")
+        .env("RUST_LOG", "debug")
+        .env("LOG_FORMAT", format)
+        .env_remove("JWT_SECRET")
+        .env_remove("PII_KEY")
+        .env_remove("APP_ENV")
+        .stdout(log)
+        .stderr(err)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server came up");
+    (child, port)
+}
+
+/// A text log written to a file (or a pipe, or a collector) is plain text: the access lines are
+/// there, and no terminal colour code is (they made every line of a log file 80 bytes longer and
+/// broke grep on its fields).
+#[tokio::test]
+async fn a_text_log_to_a_file_carries_no_terminal_colour_codes() {
+    let db = fresh_database().await;
+    let log_path = std::env::temp_dir().join(format!("zhucan-log-{}.txt", uuid::Uuid::new_v4()));
+    let (mut child, port) = serve_logging_to(&db, &log_path, "text").await;
+    let answer = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/me"))
+        .await
+        .expect("send");
+    assert_eq!(answer.status().as_u16(), 401);
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    let _ = std::fs::remove_file(&log_path);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("path=/api/v1/me") && l.contains("status=401")),
+        "the access line names the path and the status as plain key=value: {}",
+        &text[..text.len().min(2000)]
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "a terminal escape code is in the log file: {:?}",
+        &text[..text.len().min(600)]
+    );
 }
 
 /// The pool checkouts the server has counted (`zhucan_db_pool_wait_seconds_count`).
