@@ -15,9 +15,36 @@ macro_rules! routes {
         /// Registers every route (an `{id}` segment matches only a UUID, so that
         /// `PATCH /persons/import` is the 405 of `/persons/import`, not a lookup of person "import").
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route(&uuid_ids($path), web::$method().to($handler)); )*
+            $( cfg.service(resource(stringify!($method), $path).route(web::$method().to($handler))); )*
         }
     };
+}
+
+/// The pattern of the route a request was routed to, as written in the route table (`{id}`, never
+/// an id or the UUID regex): kept on its resource, and read by the middleware after the handler
+/// for the metrics' `route` label, so that a request is matched against the routes once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLabel(pub &'static str);
+
+/// The resource of one route: `path` with each `{id}` restricted to a UUID, guarded by `method`
+/// (so that another method on the same path falls through to its own resource), labelled.
+pub fn resource(method: &str, path: &'static str) -> actix_web::Resource {
+    web::resource(uuid_ids(path))
+        .guard(actix_web::guard::Method(method_of(method)))
+        .app_data(RouteLabel(path))
+}
+
+/// The HTTP method a route table names in lower case (`get`, `post`, `put`, `patch`, `delete`).
+fn method_of(name: &str) -> actix_web::http::Method {
+    use actix_web::http::Method;
+    match name {
+        "post" => Method::POST,
+        "put" => Method::PUT,
+        "patch" => Method::PATCH,
+        "delete" => Method::DELETE,
+        "head" => Method::HEAD,
+        _ => Method::GET,
+    }
 }
 
 /// The regex an `{id}` segment must match: a hyphenated UUID.

@@ -94,6 +94,20 @@ async fn health_readiness_metrics_and_docs_answer() {
         .call(Method::GET, "/api/v1/no-such-thing", None, None)
         .await;
     nf.problem(404, "not_found");
+    // the label is the route the request was routed to, for the console too; a request no route
+    // serves is counted as `unrouted`
+    let page = reqwest::get(format!("{}/login", w.app.base))
+        .await
+        .expect("the sign-in page");
+    assert_eq!(page.status().as_u16(), 200);
+    let m = app.call(Method::GET, "/metrics", None, None).await;
+    assert!(
+        m.text.contains(r#"route="unrouted",status="4xx""#),
+        "{}",
+        m.text
+    );
+    let m = w.app.call(Method::GET, "/metrics", None, None).await;
+    assert!(m.text.contains(r#"route="/login""#), "{}", m.text);
 }
 
 /// The OpenAPI document is a contract: any change to it shows up here as a diff against the

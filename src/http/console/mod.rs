@@ -61,7 +61,9 @@ macro_rules! console_routes {
 
         /// Registers the console's routes (an `{id}` segment matches only a UUID).
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route(&super::routes::uuid_ids($path), web::$method().to($handler)); )*
+            $( cfg.service(
+                super::routes::resource(stringify!($method), $path).route(web::$method().to($handler)),
+            ); )*
         }
     };
 }
