@@ -1011,6 +1011,52 @@ def ensure_wrk():
         raise SystemExit("wrk is needed (apt-get install wrk)")
 
 
+class Autogroup:
+    """The kernel's scheduler autogroups (`kernel.sched_autogroup_enabled`): on a desktop-style
+    kernel every session is a scheduling group of its own, so PostgreSQL (started in its own
+    session) and the server with wrk (in ours) get half of the CPU each, and at saturation a
+    PostgreSQL backend can wait hundreds of milliseconds for a core (docs/performance.md, "The
+    scheduler's autogroups"). `off` turns them off for the run — processes started afterwards
+    (the server, pgbench, wrk and every new PostgreSQL backend) are scheduled as one group — and
+    back on at the end."""
+
+    PATH = "/proc/sys/kernel/sched_autogroup_enabled"
+
+    def __init__(self, mode):
+        self.was = None
+        self.note = "not in this kernel"
+        try:
+            with open(self.PATH) as f:
+                self.was = f.read().strip()
+        except OSError:
+            return
+        if self.was != "1":
+            self.note = "off (as the machine has them)"
+        elif mode == "keep":
+            self.note = "on (--autogroup keep)"
+        else:
+            try:
+                with open(self.PATH, "w") as f:
+                    f.write("0")
+                self.note = "off for the run (turned off, and on again at the end)"
+                log("scheduler autogroups turned off for the run")
+            except OSError as e:
+                self.note = f"on (could not turn them off: {e.strerror})"
+                log(f"warning: scheduler autogroups stay on ({e.strerror}); expect tails from the scheduler")
+
+    def describe(self):
+        return self.note
+
+    def restore(self):
+        if self.was == "1" and self.note.startswith("off for the run"):
+            try:
+                with open(self.PATH, "w") as f:
+                    f.write("1")
+                log("scheduler autogroups on again")
+            except OSError:
+                pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=SCALES, default="city")
@@ -1032,6 +1078,9 @@ def main():
     ap.add_argument("--soak-clients", type=int, default=64)
     ap.add_argument("--capture", action="store_true", help="only capture the SQL and check bench/sql/*.sql")
     ap.add_argument("--out", help="results file (default bench/results/<scale>-<time>.md)")
+    ap.add_argument("--autogroup", choices=["off", "keep"], default="off",
+                    help="the kernel's scheduler autogroups for the run: off (turned off and back on at the end, "
+                         "when they are on and we may) or keep (docs/performance.md, 'The scheduler's autogroups')")
     a = ap.parse_args()
     sc = SCALES[a.scale]
     a.clients = a.clients or a.pool_size
@@ -1080,6 +1129,8 @@ def main():
     ctx["lookups"] = setup_lookups(pg, d, min(100_000, max(1000, d.persons)))
     log(f"lookups: {ctx['lookups']}")
     random.seed(20261128)
+    autogroup = Autogroup(a.autogroup)
+    ctx["autogroup"] = autogroup
     server = Server(binary, pg.url, a.port, a.pool_size)
     ctx["server"] = server
     code = 0
@@ -1098,7 +1149,8 @@ def main():
                 f"{int(pg.one('SELECT count(*) FROM needs')):,} needs at the start); {machine}; PostgreSQL {pgver}; "
                 f"`{os.path.relpath(binary, ROOT)}`; pool {a.pool_size}, concurrency {a.clients}; "
                 f"{ctx['rounds']} round(s) of {ctx['seconds']} s per phase (pgbench, API, pgbench), medians; "
-                f"load average at the start {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.\n\n"
+                f"load average at the start {' / '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+                f"scheduler autogroups {autogroup.describe()}.\n\n"
                 f"Lookups: queues {ctx['lookups']['queue_len']} needs (min, max, mean); inbox callers {ctx['lookups']['inbox']}, "
                 f"per kind (town 1 / village 0: candidates min, max, mean; inbox total min, max, mean) "
                 f"{ctx['lookups']['inbox_candidates']}.\n")
@@ -1137,6 +1189,7 @@ def main():
         return code
     finally:
         server.stop()
+        autogroup.restore()
         log(f"server log: {server.log.name}")
 
 
