@@ -108,6 +108,19 @@ async fn health_readiness_metrics_and_docs_answer() {
     );
     let m = w.app.call(Method::GET, "/metrics", None, None).await;
     assert!(m.text.contains(r#"route="/login""#), "{}", m.text);
+    // a made-up method is counted as `other`: no request adds a label value of its own
+    let odd = reqwest::Client::new()
+        .request(
+            Method::from_bytes(b"ZHUCANFOO").expect("a method"),
+            format!("{}/api/v1/persons", w.app.base),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(odd.status().is_client_error(), "{}", odd.status());
+    let m = w.app.call(Method::GET, "/metrics", None, None).await;
+    assert!(m.text.contains(r#"method="other""#), "{}", m.text);
+    assert!(!m.text.contains("ZHUCANFOO"), "{}", m.text);
 }
 
 /// The OpenAPI document is a contract: any change to it shows up here as a diff against the
