@@ -415,7 +415,7 @@ async fn no_id_number_reaches_the_server_log() {
     let db = fresh_database().await;
     let w = world_in(spawn_app_on(db.clone()).await).await;
     let log_path = std::env::temp_dir().join(format!("zhucan-log-{}.txt", uuid::Uuid::new_v4()));
-    let (mut child, port) = serve_logging_to(&db, &log_path, "json").await;
+    let (child, port) = serve_logging_to(&db, &log_path, "json").await;
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::Client::new();
     let tok = w.tok("village_v1");
@@ -475,10 +475,7 @@ async fn no_id_number_reaches_the_server_log() {
         .await
         .expect("send");
     assert_eq!(imported.status().as_u16(), 200);
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    let text = std::fs::read_to_string(&log_path).expect("read log");
-    let _ = std::fs::remove_file(&log_path);
+    let text = stop_and_read_log(child, &log_path).await;
     assert!(
         text.contains("/persons"),
         "the log records the requests: {}",
@@ -542,6 +539,27 @@ async fn serve_logging_to(
     (child, port)
 }
 
+/// Stops the server `serve_logging_to` started and answers what it logged (the file is removed).
+/// SIGTERM, so that the log thread writes out the lines it still holds before the process ends
+/// (a `kill -9` right after a request could lose its access line).
+async fn stop_and_read_log(mut child: tokio::process::Child, log_path: &std::path::Path) -> String {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    let text = std::fs::read_to_string(log_path).expect("read log");
+    let _ = std::fs::remove_file(log_path);
+    text
+}
+
 /// A text log written to a file (or a pipe, or a collector) is plain text: the access lines are
 /// there, and no terminal colour code is (they made every line of a log file 80 bytes longer and
 /// broke grep on its fields).
@@ -549,15 +567,12 @@ async fn serve_logging_to(
 async fn a_text_log_to_a_file_carries_no_terminal_colour_codes() {
     let db = fresh_database().await;
     let log_path = std::env::temp_dir().join(format!("zhucan-log-{}.txt", uuid::Uuid::new_v4()));
-    let (mut child, port) = serve_logging_to(&db, &log_path, "text").await;
+    let (child, port) = serve_logging_to(&db, &log_path, "text").await;
     let answer = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/me"))
         .await
         .expect("send");
     assert_eq!(answer.status().as_u16(), 401);
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    let text = std::fs::read_to_string(&log_path).expect("read log");
-    let _ = std::fs::remove_file(&log_path);
+    let text = stop_and_read_log(child, &log_path).await;
     assert!(
         text.lines()
             .any(|l| l.contains("path=/api/v1/me") && l.contains("status=401")),
