@@ -330,7 +330,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let pool = crate::server::pool(&config, &url)?;
-    let state = crate::server::state(&config, &url, pool)?;
+    let workers = crate::server::default_workers();
+    let state = crate::server::state(&config, &url, pool, workers)?;
     let listener = std::net::TcpListener::bind(&config.bind_addr)?;
     let sweeper = crate::jobs::sweeper::spawn_sweeper(
         state.pool.clone(),
@@ -338,7 +339,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.sweep_interval,
     );
     let outbox = crate::jobs::outbox::spawn(state.pool.clone(), config.webhooks.clone())?;
-    let running = crate::server::start(state, listener, None)?;
+    let running = crate::server::start(state, listener, workers)?;
     println!(
         "zhucan listening on http://{addr} (the console: open http://{addr}/ in a browser; API under /api/v1, docs at /docs)",
         addr = running.addr

@@ -9,14 +9,22 @@ use crate::db::{self, DbPool, SessionLimits};
 use crate::http::AppState;
 use secrecy::ExposeSecret;
 
+/// How many HTTP worker threads `serve` runs: one per core, as actix's own default.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Builds the shared state from configuration, the database's URL and the background tasks'
 /// pool (opening the attachments' store). Requests draw from a pool per HTTP worker thread, each
-/// `DB_POOL_SIZE / workers` (rounded up) connections, made on the worker's first request.
-pub fn state(config: &Config, url: &str, pool: DbPool) -> anyhow::Result<web::Data<AppState>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let share = config.pool_size.div_ceil(workers).max(1);
+/// `DB_POOL_SIZE / workers` (rounded up) connections, made on the worker's first request; pass
+/// `start` the same `workers`, so that together they hold `DB_POOL_SIZE`.
+pub fn state(
+    config: &Config,
+    url: &str,
+    pool: DbPool,
+    workers: usize,
+) -> anyhow::Result<web::Data<AppState>> {
+    let share = config.pool_size.div_ceil(workers.max(1)).max(1);
     let (wait, limits, recycle) = (config.pool_wait, limits(config), config.pool_recycle);
     let url = url.to_string();
     Ok(web::Data::new(AppState {
@@ -71,20 +79,20 @@ pub struct Running {
     pub server: actix_web::dev::Server,
 }
 
-/// Binds and starts the HTTP server on `listener` (port 0 allowed).
+/// Binds and starts the HTTP server on `listener` (port 0 allowed) with `workers` threads, the
+/// count its `state` was built for.
 pub fn start(
     state: web::Data<AppState>,
     listener: TcpListener,
-    workers: Option<usize>,
+    workers: usize,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
-    let mut server = HttpServer::new(move || crate::http::app(state.clone()))
+    let server = HttpServer::new(move || crate::http::app(state.clone()))
         .client_request_timeout(std::time::Duration::from_secs(10))
-        .shutdown_timeout(20);
-    if let Some(w) = workers {
-        server = server.workers(w);
-    }
-    let server = server.listen(listener)?.run();
+        .shutdown_timeout(20)
+        .workers(workers.max(1))
+        .listen(listener)?
+        .run();
     Ok(Running {
         addr,
         handle: server.handle(),

@@ -628,3 +628,32 @@ async fn an_api_request_and_a_console_page_each_take_one_pooled_connection() {
         assert_eq!(checkouts(&w.app).await - before, 1, "console {path}");
     }
 }
+
+/// The HTTP workers' pools together hold `DB_POOL_SIZE` connections at most, whatever the
+/// machine's core count: the state is built for the number of workers the server runs.
+#[tokio::test]
+async fn the_workers_pools_together_hold_db_pool_size_connections() {
+    let db = fresh_database().await;
+    for (pool_size, workers) in [(8, 4), (8, 1), (16, 2)] {
+        let mut config = zhucan::config::Config::for_tests(db.clone());
+        config.pool_size = pool_size;
+        let pool = zhucan::server::pool(&config, &db).expect("pool");
+        let state = zhucan::server::state(&config, &db, pool, workers).expect("state");
+        // a pool is made in each worker thread on its first request; the threads live side by
+        // side, as the workers do (an ended thread's slot is reused by the next)
+        let all_made = std::sync::Barrier::new(workers);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    state.http_pools.get().map(|_| ()).expect("a worker's pool");
+                    all_made.wait();
+                });
+            }
+        });
+        assert_eq!(
+            state.http_pools.status().max_size,
+            pool_size,
+            "DB_POOL_SIZE {pool_size} over {workers} workers"
+        );
+    }
+}

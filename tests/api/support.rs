@@ -241,9 +241,11 @@ pub async fn spawn_app_with(
     let mut config = zhucan::config::Config::for_tests(db_url.clone());
     adjust(&mut config);
     let pool = zhucan::server::pool(&config, &db_url).expect("pool");
-    let state = zhucan::server::state(&config, &db_url, pool).expect("state");
+    // two workers, as on the 2-core machine the suite is built for, whatever this one has
+    let workers = 2;
+    let state = zhucan::server::state(&config, &db_url, pool, workers).expect("state");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let running = zhucan::server::start(state.clone(), listener, Some(2)).expect("start");
+    let running = zhucan::server::start(state.clone(), listener, workers).expect("start");
     let base = format!("http://{}", running.addr);
     tokio::spawn(running.server);
     TestApp {
