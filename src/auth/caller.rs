@@ -5,6 +5,7 @@ use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use crate::db::cached::SqlOnce;
 pub use crate::domain::caller::{Caller, Placement, Scope};
 use crate::domain::roles::{OrgKind, Role, UnitKind};
 use crate::error::{Error, Result};
@@ -95,8 +96,10 @@ impl Caller {
     ) -> Result<Caller> {
         use crate::db::schema::{org_units, organizations, users};
         use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
-        // a DSL query (not sql_query) so that the connection's statement cache keeps it prepared
-        let row: Option<CallerRow> = users::table
+        // a DSL query (not sql_query) so that the connection's statement cache keeps it prepared;
+        // its text, the same for every caller, written once (every request loads its caller)
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let query = users::table
             .left_join(organizations::table.left_join(org_units::table))
             .filter(users::id.eq(user_id))
             .select((
@@ -112,7 +115,9 @@ impl Caller {
                 users::city_id,
                 org_units::town_id.nullable(),
             ))
-            .first::<CallerTuple>(conn)
+            .limit(1);
+        let row: Option<CallerRow> = SqlOnce::new(query, &SQL)
+            .get_result::<CallerTuple>(conn)
             .await
             .optional()?
             .map(CallerRow::from);
