@@ -68,6 +68,10 @@ ENDPOINTS = {
     "person": ("GET /persons/{id}", "person.sql", False),
     "coverage": ("GET /reports/coverage (city)", "coverage.sql", False),
     "sla": ("GET /reports/sla (city)", "sla.sql", False),
+    # no caller, no database: what one HTTP request through the server costs on this machine
+    # (wrk, the kernel's loopback TCP, actix, the access log and the metrics); with pgbench's
+    # corrected rate of a path it bounds that path's ratio (`floor_bound`, docs/performance.md)
+    "floor": ("GET /healthz (no caller, no database: the HTTP floor)", None, False),
 }
 
 EVENT_HASH = "\\x" + "ab" * 32
@@ -508,6 +512,8 @@ def req(method, path, token, body="", extra=""):
 
 
 def read_lines(pg, d, ep, tokens, batch=None):
+    if ep == "floor":
+        return ["GET\t/healthz\t\t"] * 200
     if ep == "person":
         rows = pg.run("SELECT user_id, person_id FROM bench.person_t ORDER BY k")
         return [req("GET", f"/api/v1/persons/{p}", tokens[u]) for u, p in rows]
@@ -995,7 +1001,27 @@ def table(results):
         out.append("")
         out.append("Console pages ÷ the JSON inbox (requests/s, same run): " + "; ".join(
             f"{k} {by[k]['api_rps'] / by['inbox']['api_rps']:.2f}×" for k in ("console_inbox", "console_need") if k in by))
+    if "floor" in by:
+        bounds = floor_bounds(results)
+        if bounds:
+            out.append("")
+            out.append("The HTTP floor's bound on each path's lookup-corrected ratio, floor ÷ (floor + pgbench corrected), "
+                       "for a server whose every request costs one `GET /healthz` more than pgbench's transaction: " +
+                       "; ".join(f"{k} {v:.2f}" for k, v in bounds.items()))
     return "\n".join(out)
+
+
+def floor_bounds(results):
+    """The most each path's lookup-corrected ratio can be on this machine: the API's request costs at
+    least pgbench's (corrected) transaction — the same statements, sent by a client that does at least
+    as much as pgbench's — plus one HTTP request that does nothing (`floor`). With both rates taken
+    at saturation of the same cores, API / pgbench ≤ floor ÷ (floor + pgbench corrected)."""
+    by = {r["endpoint"]: r for r in results}
+    f = by.get("floor", {}).get("api_rps")
+    if not f:
+        return {}
+    return {r["endpoint"]: f / (f + (r["pg_tps_corrected"] or r["pg_tps"]))
+            for r in results if r["endpoint"] != "floor" and (r["pg_tps_corrected"] or r["pg_tps"])}
 
 
 def ensure_wrk():
@@ -1021,6 +1047,9 @@ class Autogroup:
     back on at the end."""
 
     PATH = "/proc/sys/kernel/sched_autogroup_enabled"
+    # written while a run has them off, removed when it puts them back: a run that was killed
+    # (kill -9, a power cut) leaves it, and the next run restores from it what the machine had
+    MARK = os.path.join(tempfile.gettempdir(), "zhucan-bench-autogroup-was")
 
     def __init__(self, mode):
         self.was = None
@@ -1030,12 +1059,25 @@ class Autogroup:
                 self.was = f.read().strip()
         except OSError:
             return
+        try:
+            with open(self.MARK) as f:
+                left = f.read().strip()
+            if left in ("0", "1") and left != self.was:
+                with open(self.PATH, "w") as f:
+                    f.write(left)
+                log(f"an earlier run was stopped with the scheduler autogroups off: put back to {left}")
+                self.was = left
+            os.unlink(self.MARK)
+        except OSError:
+            pass
         if self.was != "1":
             self.note = "off (as the machine has them)"
         elif mode == "keep":
             self.note = "on (--autogroup keep)"
         else:
             try:
+                with open(self.MARK, "w") as f:
+                    f.write(self.was)
                 with open(self.PATH, "w") as f:
                     f.write("0")
                 self.note = "off for the run (turned off, and on again at the end)"
@@ -1053,6 +1095,7 @@ class Autogroup:
                 with open(self.PATH, "w") as f:
                     f.write("1")
                 log("scheduler autogroups on again")
+                os.unlink(self.MARK)
             except OSError:
                 pass
 
