@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password")
 
@@ -80,8 +81,9 @@ def main():
     ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--top", type=int, default=25)
     a = ap.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432").rsplit("/", 1)[0]
-    db_url = f"{base}/{a.db}"
+    # DATABASE_URL's server (with or without a database in it), the bench's database
+    server = urllib.parse.urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432"))
+    db_url = urllib.parse.urlunsplit((server.scheme, server.netloc, "/" + a.db, server.query, ""))
     for tool in ("valgrind", "callgrind_control"):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in os.environ["PATH"].split(":")):
             raise SystemExit(f"{tool} is missing (apt-get install valgrind)")
