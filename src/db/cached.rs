@@ -36,7 +36,7 @@ impl<Q> QueryId for CachedBySql<Q> {
 ///
 /// diesel writes a statement's SQL (every quoted column name, every join) before it looks the
 /// statement up in the connection's cache, even when it is there; for the caller's row, loaded
-/// on every authenticated request, that is about 7% of the request's instructions. A query
+/// on every authenticated request, that is about 6% of a person read's instructions. A query
 /// whose text does not depend on its values (no boxed, optional filters; binds only) can keep
 /// its text in a `static` at its call site:
 ///
