@@ -23,7 +23,6 @@ import argparse
 import collections
 import glob
 import http.client
-import json
 import os
 import re
 import subprocess
@@ -32,7 +31,7 @@ import tempfile
 import time
 import urllib.parse
 
-PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password")
+import hotpaths  # the harness beside it: its readiness wait and its sign-in
 
 
 def psql(db_url, sql):
@@ -97,25 +96,10 @@ def main():
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
                              a.binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited: {out}/server.log")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
+        # under valgrind the server starts some 50 times slower
+        hotpaths.wait_ready(proc, a.port, os.path.join(out, "server.log"), 300)
+        headers = {"authorization": "Bearer " + hotpaths.login(a.port, user)}
         c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=120)
-        c.request("POST", "/api/v1/auth/login", body=json.dumps({"username": user, "password": PASSWORD}),
-                  headers={"content-type": "application/json"})
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            raise SystemExit(f"login {user}: {r.status} {body[:200]!r}")
-        headers = {"authorization": "Bearer " + json.loads(body)["access_token"]}
         target = {"person": f"/api/v1/persons/{person}", "floor": "/healthz", "inbox": "/api/v1/inbox"}[a.path]
 
         def send(n):

@@ -129,19 +129,7 @@ class Server:
         self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         self.port = port
-        for _ in range(300):
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited: see {self.log.name}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit("the server did not become ready")
+        wait_ready(self.proc, port, self.log.name, 60)
         self.samples = []  # (t, rss_kb)
         self._stop = False
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -185,6 +173,23 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def wait_ready(proc, port, log_name, seconds):
+    """Waits until the server started as `proc` answers `GET /readyz` with 200."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited: see {log_name}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not become ready")
 
 
 def login(port, username):
