@@ -15,7 +15,7 @@ macro_rules! routes {
         /// Registers every route (an `{id}` segment matches only a UUID, so that
         /// `PATCH /persons/import` is the 405 of `/persons/import`, not a lookup of person "import").
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.service(resource(stringify!($method), $path).route(web::$method().to($handler))); )*
+            $( cfg.service(resource(stringify!($method), $path).to($handler)); )*
         }
     };
 }

@@ -61,9 +61,7 @@ macro_rules! console_routes {
 
         /// Registers the console's routes (an `{id}` segment matches only a UUID).
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.service(
-                super::routes::resource(stringify!($method), $path).route(web::$method().to($handler)),
-            ); )*
+            $( cfg.service(super::routes::resource(stringify!($method), $path).to($handler)); )*
         }
     };
 }
